@@ -1,0 +1,66 @@
+//! The command line: global flags and one subcommand per phase or task.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::{doctor, test};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Take the todo app from source to a verified deployment; each subcommand is a phase",
+    long_about = "Take the todo app from source to a verified deployment; each subcommand is a phase.\n\n\
+        Phases skip themselves when their inputs are unchanged since their last success (state in \
+        target/xtask/), so rerunning after a failure picks up where it stopped. Every run ends with \
+        a table of phases, durations and the budgets from deploy/todo.toml.",
+    after_help = "Start with `cargo xtask doctor`, which checks every tool and says how to install what is missing.",
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct GlobalOpts {
+    /// Print the commands that would change something, in order, and change nothing
+    /// (read-only queries still run, so the plan is the one a real run would follow)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Show every command, including read-only probes, and why phases run or skip
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Machine-readable output on stdout: one JSON event per line (phase start, finish, skip,
+    /// failure); `doctor --json` prints one JSON document
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Resume at PHASE, skipping the phases before it (they must have completed once)
+    #[arg(long, global = true, value_name = "PHASE")]
+    pub from: Option<String>,
+
+    /// Redo phases even when their inputs are unchanged since their last success
+    #[arg(long, global = true)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Doctor(doctor::Args),
+    Test(test::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

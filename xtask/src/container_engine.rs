@@ -1,0 +1,144 @@
+//! Which container engine answers: a Docker daemon (or anything speaking its API, such as
+//! podman's socket behind `DOCKER_HOST`) or podman itself.
+
+use std::time::Duration;
+
+use serde_json::json;
+use xshell::{Shell, cmd};
+
+use crate::runner::{Cmd, Runner};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Docker,
+    Podman,
+}
+
+impl Engine {
+    pub fn program(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        }
+    }
+
+    /// How to get this engine answering, for the OS xtask runs on.
+    pub fn start_hint(self) -> &'static str {
+        match (self, cfg!(target_os = "macos")) {
+            (Engine::Docker, true) => "start Docker Desktop (or `colima start`)",
+            (Engine::Docker, false) => {
+                "start the daemon (`sudo systemctl start docker`), or serve podman's Docker API: \
+                 `podman system service --time=0 unix:///run/podman/podman.sock &` and \
+                 `export DOCKER_HOST=unix:///run/podman/podman.sock`"
+            }
+            (Engine::Podman, true) => "`podman machine init` (once), then `podman machine start`",
+            (Engine::Podman, false) => {
+                "run `podman info` to see what fails (rootless podman needs subuid/subgid entries)"
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub engine: Engine,
+    pub reachable: bool,
+    /// The server's version when it answered; otherwise the first line of its complaint.
+    pub detail: String,
+}
+
+impl Probe {
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "engine": self.engine.program(),
+            "reachable": self.reachable,
+            "detail": self.detail,
+            "fix": (!self.reachable).then(|| self.engine.start_hint()),
+        })
+    }
+}
+
+/// The command that answers only when the engine itself (not just its CLI) works.
+pub fn probe_cmd(sh: &Shell, engine: Engine) -> Cmd {
+    // Go templates contain braces, which `cmd!` would read as interpolation.
+    let (program, subcommand, template) = match engine {
+        Engine::Docker => ("docker", "version", "{{.Server.Version}}"),
+        Engine::Podman => ("podman", "info", "{{.Version.Version}}"),
+    };
+    let cmd = cmd!(sh, "{program} {subcommand} --format {template}");
+    Cmd::from(cmd)
+        .read_only()
+        .quiet()
+        .allow_failure()
+        .timeout(Duration::from_secs(20))
+}
+
+pub fn probe(runner: &Runner, engine: Engine, cmd: Cmd) -> Probe {
+    match runner.output(cmd) {
+        Ok(out) if out.success() => Probe {
+            engine,
+            reachable: true,
+            detail: format!("server {}", out.stdout.trim()),
+        },
+        Ok(out) => {
+            let text = if out.stderr.trim().is_empty() {
+                out.stdout
+            } else {
+                out.stderr
+            };
+            let complaint = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no answer");
+            Probe {
+                engine,
+                reachable: false,
+                detail: complaint.trim().to_owned(),
+            }
+        }
+        Err(err) => Probe {
+            engine,
+            reachable: false,
+            detail: err.to_string(),
+        },
+    }
+}
+
+/// The engine a build should use: docker when its daemon answers, else podman.
+pub fn choose(probes: &[Probe]) -> Option<Engine> {
+    [Engine::Docker, Engine::Podman]
+        .into_iter()
+        .find(|engine| probes.iter().any(|p| p.engine == *engine && p.reachable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_command_asks_the_server_not_the_client() {
+        let sh = Shell::new().unwrap();
+        assert_eq!(
+            probe_cmd(&sh, Engine::Docker).to_string(),
+            "docker version --format '{{.Server.Version}}'"
+        );
+    }
+
+    #[test]
+    fn docker_is_preferred_when_both_answer() {
+        let probe = |engine, reachable| Probe {
+            engine,
+            reachable,
+            detail: String::new(),
+        };
+        assert_eq!(
+            choose(&[probe(Engine::Docker, true), probe(Engine::Podman, true)]),
+            Some(Engine::Docker)
+        );
+        assert_eq!(
+            choose(&[probe(Engine::Docker, false), probe(Engine::Podman, true)]),
+            Some(Engine::Podman)
+        );
+        assert_eq!(choose(&[probe(Engine::Docker, false)]), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! What every command and phase gets: the project root, one `Shell`, the UI, the runner and the
+//! global options.
+
+use std::cell::OnceCell;
+
+use anyhow::Result;
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use crate::cli::GlobalOpts;
+use crate::config::DeployConfig;
+use crate::runner::{Cmd, Output, Runner};
+use crate::ui::Ui;
+
+pub struct Context {
+    pub root: Utf8PathBuf,
+    pub sh: Shell,
+    pub ui: Ui,
+    pub runner: Runner,
+    pub opts: GlobalOpts,
+    config: OnceCell<DeployConfig>,
+}
+
+impl Context {
+    pub fn new(root: Utf8PathBuf, opts: GlobalOpts, ui: Ui) -> Result<Context> {
+        let sh = Shell::new()?;
+        sh.change_dir(&root);
+        let runner = Runner::new(ui.clone(), opts.dry_run);
+        Ok(Context {
+            root,
+            sh,
+            ui,
+            runner,
+            opts,
+            config: OnceCell::new(),
+        })
+    }
+
+    pub fn run(&self, cmd: impl Into<Cmd>) -> Result<Output> {
+        self.runner.run(cmd.into())
+    }
+
+    pub fn output(&self, cmd: impl Into<Cmd>) -> Result<Output> {
+        self.runner.output(cmd.into())
+    }
+
+    pub fn read(&self, cmd: impl Into<Cmd>) -> Result<String> {
+        self.runner.read(cmd.into())
+    }
+
+    pub fn config(&self) -> Result<&DeployConfig> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let config = DeployConfig::load(&self.root)?;
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    /// `target/xtask`: phase records and the artifacts phases hand to each other.
+    pub fn state_dir(&self) -> Utf8PathBuf {
+        target_dir(&self.root).join("xtask")
+    }
+}
+
+/// The workspace root. Tests point xtask at a scratch project with `XTASK_PROJECT_ROOT`.
+pub fn project_root() -> Utf8PathBuf {
+    if let Some(root) = std::env::var_os("XTASK_PROJECT_ROOT") {
+        return Utf8PathBuf::from(root.to_string_lossy().into_owned());
+    }
+    Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn target_dir(root: &Utf8Path) -> Utf8PathBuf {
+    match std::env::var("CARGO_TARGET_DIR") {
+        Ok(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}

@@ -1,0 +1,72 @@
+//! The todo-cloud orchestrator behind `cargo xtask`: the phase engine, the command runner, the
+//! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod container_engine;
+pub mod context;
+pub mod phase;
+pub mod runner;
+pub mod secret;
+pub mod tools;
+pub mod ui;
+pub mod version;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::ui::Ui;
+
+/// Parses the command line, runs the command, reports a failure; the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = Ui::stdio(cli.global.json, cli.global.verbose);
+    let result =
+        Context::new(context::project_root(), cli.global.clone(), ui.clone()).and_then(|cx| {
+            match &cli.command {
+                Command::Doctor(args) => commands::doctor::run(&cx, args),
+                Command::Test(args) => commands::test::run(&cx, args),
+            }
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<AlreadyReported>() => ExitCode::FAILURE,
+        Err(err) => {
+            report_error(&ui, &err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A failure the command has fully told the user about: exit non-zero, print nothing more.
+#[derive(Debug)]
+pub struct AlreadyReported;
+
+impl std::fmt::Display for AlreadyReported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the failure was reported above")
+    }
+}
+
+impl std::error::Error for AlreadyReported {}
+
+/// The error, then each cause indented under it: the command, its exit code, its last lines, the
+/// hint.
+fn report_error(ui: &Ui, err: &anyhow::Error) {
+    ui.error(&err.to_string());
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        let mut lines = text.lines();
+        if let Some(first) = lines.next() {
+            ui.info(&format!("  caused by: {first}"));
+        }
+        for line in lines {
+            ui.info(&format!("  {line}"));
+        }
+    }
+    ui.event(serde_json::json!({ "event": "error", "message": format!("{err:#}") }));
+}

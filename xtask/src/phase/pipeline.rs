@@ -1,0 +1,613 @@
+//! Runs a command's phases in order: skip what is unchanged, stop at the first failure, resume with
+//! `--from`, and end with a table of phases, durations and budgets.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, anyhow, bail};
+use serde_json::json;
+
+use super::state::{Record, RecordStatus, StateStore};
+use super::{Outcome, Phase};
+use crate::context::Context;
+use crate::ui::{Style, Table, fmt_duration};
+
+pub struct Pipeline {
+    phases: Vec<Box<dyn Phase>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Done,
+    Skipped,
+    Failed,
+    NotRun,
+}
+
+struct Row {
+    phase: &'static str,
+    status: Status,
+    duration: Duration,
+    budget: Option<Duration>,
+    note: String,
+}
+
+impl Pipeline {
+    /// # Panics
+    /// When a phase needs one that does not come before it: a mistake in xtask, not in input.
+    pub fn new(phases: Vec<Box<dyn Phase>>) -> Pipeline {
+        for (i, phase) in phases.iter().enumerate() {
+            for need in phase.needs() {
+                assert!(
+                    phases[..i].iter().any(|earlier| earlier.name() == *need),
+                    "phase `{}` needs `{need}`, which does not come before it",
+                    phase.name()
+                );
+            }
+        }
+        Pipeline { phases }
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.phases.iter().map(|phase| phase.name()).collect()
+    }
+
+    pub fn run(&self, cx: &Context) -> Result<()> {
+        let store = StateStore::new(cx.state_dir().join("phases"));
+        let start_at = self.resume_point(cx, &store)?;
+        let budgets = match self.phases.iter().any(|phase| phase.budget().is_some()) {
+            true => Some(cx.config()?.budgets),
+            false => None,
+        };
+        cx.ui
+            .event(json!({ "event": "pipeline_start", "phases": self.names() }));
+
+        let started = Instant::now();
+        let mut rows = Vec::new();
+        let mut did_work: Vec<&'static str> = Vec::new();
+        let mut failure = None;
+        for (i, phase) in self.phases.iter().enumerate() {
+            let budget = phase
+                .budget()
+                .zip(budgets)
+                .map(|(kind, budgets)| budgets.get(kind));
+            let mut row = Row {
+                phase: phase.name(),
+                status: Status::NotRun,
+                duration: Duration::ZERO,
+                budget,
+                note: String::new(),
+            };
+            if failure.is_some() {
+                rows.push(row);
+                continue;
+            }
+            if i < start_at {
+                row.status = Status::Skipped;
+                row.note = format!("before --from {}", self.phases[start_at].name());
+                announce_skip(cx, &row);
+                rows.push(row);
+                continue;
+            }
+            let phase_started = Instant::now();
+            let result = run_phase(cx, &store, phase.as_ref(), &did_work, &mut row);
+            row.duration = phase_started.elapsed();
+            match result {
+                Ok(()) => {
+                    if row.status == Status::Done {
+                        did_work.push(phase.name());
+                        announce_finish(cx, &row);
+                    } else {
+                        announce_skip(cx, &row);
+                    }
+                }
+                Err(err) => {
+                    row.status = Status::Failed;
+                    if !cx.runner.dry_run() {
+                        let record = Record::new(RecordStatus::Failed, None, millis(row.duration));
+                        store.put(phase.name(), &record)?;
+                    }
+                    cx.ui.error(&format!(
+                        "{} failed after {}",
+                        row.phase,
+                        fmt_duration(row.duration)
+                    ));
+                    cx.ui.event(json!({
+                        "event": "phase_fail",
+                        "phase": row.phase,
+                        "duration_ms": millis(row.duration),
+                        "error": format!("{err:#}"),
+                    }));
+                    failure = Some(err.context(format!(
+                        "phase `{}` failed after {}; after fixing it, resume with `{}`",
+                        row.phase,
+                        fmt_duration(row.duration),
+                        resume_command(row.phase)
+                    )));
+                }
+            }
+            rows.push(row);
+        }
+
+        let total = started.elapsed();
+        print_summary(cx, &rows, total);
+        cx.ui.event(json!({
+            "event": "pipeline_finish",
+            "ok": failure.is_none(),
+            "duration_ms": millis(total),
+            "phases": rows.iter().map(|row| json!({
+                "phase": row.phase,
+                "status": status_word(row.status, cx.runner.dry_run()),
+                "duration_ms": millis(row.duration),
+                "budget_ms": row.budget.map(millis),
+                "note": row.note,
+            })).collect::<Vec<_>>(),
+        }));
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// Where `--from` starts, after checking that every phase before it completed once.
+    fn resume_point(&self, cx: &Context, store: &StateStore) -> Result<usize> {
+        let Some(from) = &cx.opts.from else {
+            return Ok(0);
+        };
+        let start = self
+            .phases
+            .iter()
+            .position(|phase| phase.name() == from)
+            .ok_or_else(|| {
+                anyhow!(
+                    "`--from {from}`: this command has no phase `{from}`; its phases are: {}",
+                    self.names().join(", ")
+                )
+            })?;
+        for phase in &self.phases[..start] {
+            let name = phase.name();
+            match store.get(name).map(|record| record.status) {
+                Some(RecordStatus::Succeeded | RecordStatus::Skipped) => {}
+                Some(RecordStatus::Failed) => bail!(
+                    "cannot resume from `{from}`: `{name}` failed on its last run; resume from it instead: `{}`",
+                    resume_command(name)
+                ),
+                None => bail!(
+                    "cannot resume from `{from}`: `{name}` has not run here yet; run without --from first"
+                ),
+            }
+        }
+        Ok(start)
+    }
+}
+
+/// Runs one phase unless it is unchanged; fills in `row`'s status and note.
+fn run_phase(
+    cx: &Context,
+    store: &StateStore,
+    phase: &dyn Phase,
+    did_work: &[&str],
+    row: &mut Row,
+) -> Result<()> {
+    let name = phase.name();
+    let fingerprint = match phase.fingerprint(cx)? {
+        None => None,
+        Some(mut own) => {
+            // A phase's result also depends on what the phases it needs produced.
+            for need in phase.needs() {
+                let theirs = store.get(need).and_then(|record| record.fingerprint);
+                own.value(need, theirs.as_deref().unwrap_or("none"));
+            }
+            Some(own.hex())
+        }
+    };
+
+    let upstream_changed = phase.needs().iter().find(|need| did_work.contains(need));
+    let mut rerun_reason = None;
+    if let (Some(fingerprint), None) = (&fingerprint, upstream_changed) {
+        let last = store
+            .get(name)
+            .filter(|record| record.status == RecordStatus::Succeeded);
+        if let Some(last) = last.filter(|record| record.fingerprint.as_ref() == Some(fingerprint)) {
+            if cx.opts.force {
+                rerun_reason = Some("unchanged, redone because of --force".to_owned());
+            } else if phase.outputs_present(cx)? {
+                row.status = Status::Skipped;
+                row.note = format!("unchanged since {}", ago(last.finished_at));
+                return Ok(());
+            } else {
+                rerun_reason = Some("unchanged, but its outputs are gone".to_owned());
+            }
+        }
+    }
+
+    cx.ui.heading(name);
+    if let Some(need) = upstream_changed {
+        cx.ui.detail(&format!("  (runs because `{need}` changed)"));
+    }
+    if let Some(reason) = &rerun_reason {
+        cx.ui.detail(&format!("  ({reason})"));
+    }
+    cx.ui
+        .event(json!({ "event": "phase_start", "phase": name }));
+    let started = Instant::now();
+    let outcome = phase.run(cx)?;
+    let (status, record_status) = match outcome {
+        Outcome::Done => (Status::Done, RecordStatus::Succeeded),
+        Outcome::Skipped(reason) => {
+            row.note = reason;
+            (Status::Skipped, RecordStatus::Skipped)
+        }
+    };
+    row.status = status;
+    if !cx.runner.dry_run() {
+        store.put(
+            name,
+            &Record::new(record_status, fingerprint, millis(started.elapsed())),
+        )?;
+    }
+    Ok(())
+}
+
+fn announce_finish(cx: &Context, row: &Row) {
+    let over = row.budget.is_some_and(|budget| row.duration > budget);
+    let verb = if cx.runner.dry_run() {
+        "planned"
+    } else {
+        "done"
+    };
+    let mut text = format!("{} {verb} in {}", row.phase, fmt_duration(row.duration));
+    if over {
+        text.push_str(&format!(
+            " (over its budget of {})",
+            fmt_duration(row.budget.unwrap())
+        ));
+    }
+    cx.ui.success(&text);
+    cx.ui.event(json!({
+        "event": "phase_finish",
+        "phase": row.phase,
+        "duration_ms": millis(row.duration),
+        "budget_ms": row.budget.map(millis),
+        "over_budget": over,
+    }));
+}
+
+fn announce_skip(cx: &Context, row: &Row) {
+    cx.ui.info(&cx.ui.paint(
+        Style::Dim,
+        &format!("– {} skipped: {}", row.phase, row.note),
+    ));
+    cx.ui
+        .event(json!({ "event": "phase_skip", "phase": row.phase, "reason": row.note }));
+}
+
+fn print_summary(cx: &Context, rows: &[Row], total: Duration) {
+    let mut table = Table::new(&["phase", "result", "time", "budget", "note"]);
+    for row in rows {
+        let over = row.budget.is_some_and(|budget| row.duration > budget);
+        let result_style = match row.status {
+            Status::Done => Style::Green,
+            Status::Skipped | Status::NotRun => Style::Dim,
+            Status::Failed => Style::Red,
+        };
+        let time = match row.status {
+            Status::Done | Status::Failed => fmt_duration(row.duration),
+            Status::Skipped | Status::NotRun => "-".to_owned(),
+        };
+        let budget = row.budget.map_or("-".to_owned(), fmt_duration);
+        let note = if over {
+            format!("over budget; {}", row.note)
+        } else {
+            row.note.clone()
+        };
+        table.row(vec![
+            (row.phase.to_owned(), None),
+            (
+                status_word(row.status, cx.runner.dry_run()).to_owned(),
+                Some(result_style),
+            ),
+            (time, over.then_some(Style::Yellow)),
+            (budget, None),
+            (note.trim_end_matches("; ").to_owned(), None),
+        ]);
+    }
+    let count = |status| rows.iter().filter(|row| row.status == status).count();
+    let mut summary = format!(
+        "{} {}, {} skipped, {} failed",
+        count(Status::Done),
+        status_word(Status::Done, cx.runner.dry_run()),
+        count(Status::Skipped),
+        count(Status::Failed)
+    );
+    if count(Status::NotRun) > 0 {
+        summary.push_str(&format!(", {} not run", count(Status::NotRun)));
+    }
+    cx.ui.info("");
+    cx.ui.info(&table.render(&cx.ui));
+    cx.ui.info(&format!("{summary} in {}", fmt_duration(total)));
+}
+
+fn status_word(status: Status, dry_run: bool) -> &'static str {
+    match status {
+        Status::Done if dry_run => "planned",
+        Status::Done => "done",
+        Status::Skipped => "skipped",
+        Status::Failed => "FAILED",
+        Status::NotRun => "not run",
+    }
+}
+
+/// The command line the user ran, with `--from PHASE` in place of any earlier `--from`.
+fn resume_command(phase: &str) -> String {
+    let mut args = Vec::new();
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        if arg == "--from" {
+            given.next();
+        } else if !arg.starts_with("--from=") {
+            args.push(arg);
+        }
+    }
+    args.push(format!("--from {phase}"));
+    format!("cargo xtask {}", args.join(" "))
+}
+
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+fn ago(unix_secs: u64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let secs = now.saturating_sub(unix_secs);
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use camino::Utf8PathBuf;
+
+    use super::*;
+    use crate::cli::GlobalOpts;
+    use crate::phase::Fingerprint;
+    use crate::ui::{Capture, Ui};
+
+    /// A phase whose input, result and presence of outputs the test controls.
+    #[derive(Clone)]
+    struct Probe {
+        name: &'static str,
+        needs: &'static [&'static str],
+        input: Rc<Cell<u32>>,
+        fail: Rc<Cell<bool>>,
+        outputs_present: Rc<Cell<bool>>,
+        log: Rc<RefCell<Vec<&'static str>>>,
+    }
+
+    impl Phase for Probe {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn needs(&self) -> &'static [&'static str] {
+            self.needs
+        }
+        fn fingerprint(&self, _cx: &Context) -> Result<Option<Fingerprint>> {
+            let mut fingerprint = Fingerprint::new();
+            fingerprint.value("input", &self.input.get().to_string());
+            Ok(Some(fingerprint))
+        }
+        fn outputs_present(&self, _cx: &Context) -> Result<bool> {
+            Ok(self.outputs_present.get())
+        }
+        fn run(&self, _cx: &Context) -> Result<Outcome> {
+            self.log.borrow_mut().push(self.name);
+            if self.fail.get() {
+                bail!("{} broke", self.name);
+            }
+            Ok(Outcome::Done)
+        }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        root: Utf8PathBuf,
+        log: Rc<RefCell<Vec<&'static str>>>,
+        phases: Vec<Probe>,
+    }
+
+    impl Fixture {
+        /// `build` → `deploy` (needs build) → `verify` (needs deploy).
+        fn new() -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let probe = |name, needs| Probe {
+                name,
+                needs,
+                input: Rc::new(Cell::new(1)),
+                fail: Rc::new(Cell::new(false)),
+                outputs_present: Rc::new(Cell::new(true)),
+                log: log.clone(),
+            };
+            let phases = vec![
+                probe("build", &[]),
+                probe("deploy", &["build"]),
+                probe("verify", &["deploy"]),
+            ];
+            Fixture {
+                _dir: dir,
+                root,
+                log,
+                phases,
+            }
+        }
+
+        fn phase(&self, name: &str) -> &Probe {
+            self.phases.iter().find(|phase| phase.name == name).unwrap()
+        }
+
+        /// Runs the whole pipeline; returns which phases ran, the result and what was printed.
+        fn run(&self, opts: GlobalOpts) -> (Vec<&'static str>, Result<()>, String) {
+            let all: Vec<&str> = self.phases.iter().map(|phase| phase.name).collect();
+            self.run_phases(&all, opts)
+        }
+
+        /// Runs a pipeline of only these phases, as a narrower command would.
+        fn run_phases(
+            &self,
+            names: &[&str],
+            opts: GlobalOpts,
+        ) -> (Vec<&'static str>, Result<()>, String) {
+            self.log.borrow_mut().clear();
+            let (ui, _out, err): (Ui, Capture, Capture) = Ui::capture(false, false);
+            let cx = Context::new(self.root.clone(), opts, ui).unwrap();
+            let phases = names
+                .iter()
+                .map(|name| Box::new(self.phase(name).clone()) as Box<dyn Phase>);
+            let result = Pipeline::new(phases.collect()).run(&cx);
+            (self.log.borrow().clone(), result, err.text())
+        }
+    }
+
+    fn from(phase: &str) -> GlobalOpts {
+        GlobalOpts {
+            from: Some(phase.to_owned()),
+            ..GlobalOpts::default()
+        }
+    }
+
+    #[test]
+    fn unchanged_phases_are_skipped_and_force_redoes_them() {
+        let fx = Fixture::new();
+        let (ran, result, _) = fx.run(GlobalOpts::default());
+        result.unwrap();
+        assert_eq!(ran, ["build", "deploy", "verify"]);
+
+        let (ran, result, printed) = fx.run(GlobalOpts::default());
+        result.unwrap();
+        assert!(ran.is_empty(), "{ran:?}");
+        assert!(
+            printed.contains("– build skipped: unchanged since"),
+            "{printed}"
+        );
+        assert!(printed.contains("0 done, 3 skipped, 0 failed"), "{printed}");
+
+        let (ran, result, _) = fx.run(GlobalOpts {
+            force: true,
+            ..GlobalOpts::default()
+        });
+        result.unwrap();
+        assert_eq!(ran, ["build", "deploy", "verify"]);
+    }
+
+    #[test]
+    fn a_change_reruns_the_phase_and_everything_that_needs_it() {
+        let fx = Fixture::new();
+        fx.run(GlobalOpts::default()).1.unwrap();
+        fx.phase("deploy").input.set(2);
+        let (ran, result, _) = fx.run(GlobalOpts::default());
+        result.unwrap();
+        assert_eq!(ran, ["deploy", "verify"]);
+    }
+
+    #[test]
+    fn an_upstream_change_made_by_an_earlier_command_still_reruns_dependents() {
+        let fx = Fixture::new();
+        fx.run(GlobalOpts::default()).1.unwrap();
+        // `build` alone reruns with new inputs (as `cargo xtask containerize` would) ...
+        fx.phase("build").input.set(5);
+        assert_eq!(
+            fx.run_phases(&["build"], GlobalOpts::default()).0,
+            ["build"]
+        );
+        // ... so the next full run redoes what needs it, though `build` itself is unchanged now.
+        let (ran, result, _) = fx.run(GlobalOpts::default());
+        result.unwrap();
+        assert_eq!(ran, ["deploy", "verify"]);
+    }
+
+    #[test]
+    fn missing_outputs_are_rebuilt_even_when_inputs_are_unchanged() {
+        let fx = Fixture::new();
+        fx.run(GlobalOpts::default()).1.unwrap();
+        fx.phase("build").outputs_present.set(false);
+        let (ran, result, _) = fx.run(GlobalOpts::default());
+        result.unwrap();
+        assert_eq!(ran, ["build", "deploy", "verify"]);
+    }
+
+    #[test]
+    fn a_failed_pipeline_resumes_with_from() {
+        let fx = Fixture::new();
+        fx.phase("deploy").fail.set(true);
+        let (ran, result, printed) = fx.run(GlobalOpts::default());
+        let error = format!("{:#}", result.unwrap_err());
+        assert_eq!(ran, ["build", "deploy"]);
+        assert!(error.contains("phase `deploy` failed after"), "{error}");
+        assert!(error.contains("--from deploy`"), "{error}");
+        assert!(error.contains("deploy broke"), "{error}");
+        assert!(
+            printed.contains("1 done, 0 skipped, 1 failed, 1 not run"),
+            "{printed}"
+        );
+
+        // Resuming past the failed phase is refused.
+        let (ran, result, _) = fx.run(from("verify"));
+        assert!(ran.is_empty());
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("`deploy` failed on its last run")
+        );
+
+        fx.phase("deploy").fail.set(false);
+        fx.phase("build").input.set(9); // changed, but before --from: not rerun
+        let (ran, result, printed) = fx.run(from("deploy"));
+        result.unwrap();
+        assert_eq!(ran, ["deploy", "verify"]);
+        assert!(
+            printed.contains("– build skipped: before --from deploy"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn from_names_the_phases_it_accepts() {
+        let fx = Fixture::new();
+        let error = fx.run(from("deplyo")).1.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "`--from deplyo`: this command has no phase `deplyo`; its phases are: build, deploy, verify"
+        );
+        let error = fx.run(from("verify")).1.unwrap_err().to_string();
+        assert!(error.contains("`build` has not run here yet"), "{error}");
+    }
+
+    #[test]
+    fn a_dry_run_records_nothing() {
+        let fx = Fixture::new();
+        fx.run(GlobalOpts {
+            dry_run: true,
+            ..GlobalOpts::default()
+        })
+        .1
+        .unwrap();
+        let (ran, _, _) = fx.run(GlobalOpts::default());
+        assert_eq!(ran, ["build", "deploy", "verify"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "phase `deploy` needs `build`, which does not come before it")]
+    fn needs_must_come_first() {
+        let _ = Fixture::new().run_phases(&["deploy", "build"], GlobalOpts::default());
+    }
+}

@@ -1,0 +1,578 @@
+//! The one way xtask starts an external program.
+//!
+//! Phases build command lines with xshell's `cmd!` (typed arguments, never a shell string) and hand
+//! them to the [`Runner`], which echoes them, refuses a secret in argv, honours `--dry-run`, streams
+//! or captures the output, enforces a timeout, and turns a failure into an error that names the
+//! command, its exit code, the last lines it printed and a hint. Because every program goes through
+//! here, dry runs, redaction and the test fakes (found first on PATH) are one mechanism.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use camino::Utf8PathBuf;
+
+use crate::secret::{REDACTED, Secret};
+use crate::tools::Tool;
+use crate::ui::Ui;
+
+/// Lines of output kept for an error message.
+const TAIL_LINES: usize = 12;
+/// How long to wait for a child's pipes to close after it exits: a daemon it started may have
+/// inherited them, and must not make xtask hang.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// Whether running a command can change anything. Read-only commands also run in `--dry-run`,
+/// so the plan a dry run prints is the one a real run would follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    ReadOnly,
+    Mutating,
+}
+
+enum Stdin {
+    Bytes(Vec<u8>),
+    Secret(Secret),
+}
+
+/// A command line plus how to run it.
+pub struct Cmd {
+    program: String,
+    args: Vec<String>,
+    env: Vec<(String, Option<String>)>,
+    secret_env: Vec<(String, Secret)>,
+    cwd: Option<Utf8PathBuf>,
+    stdin: Option<Stdin>,
+    effect: Effect,
+    timeout: Option<Duration>,
+    hint: Option<String>,
+    quiet: bool,
+    allow_failure: bool,
+}
+
+impl From<xshell::Cmd<'_>> for Cmd {
+    fn from(cmd: xshell::Cmd<'_>) -> Cmd {
+        let command = Command::from(cmd);
+        let lossy = |s: &std::ffi::OsStr| s.to_string_lossy().into_owned();
+        Cmd {
+            program: lossy(command.get_program()),
+            args: command.get_args().map(lossy).collect(),
+            env: command
+                .get_envs()
+                .map(|(k, v)| (lossy(k), v.map(lossy)))
+                .collect(),
+            secret_env: Vec::new(),
+            cwd: command
+                .get_current_dir()
+                .and_then(|dir| Utf8PathBuf::from_path_buf(dir.to_path_buf()).ok()),
+            stdin: None,
+            effect: Effect::Mutating,
+            timeout: None,
+            hint: None,
+            quiet: false,
+            allow_failure: false,
+        }
+    }
+}
+
+impl Cmd {
+    /// Marks the command as a query: it runs even in `--dry-run`.
+    pub fn read_only(mut self) -> Cmd {
+        self.effect = Effect::ReadOnly;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Cmd {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// What to tell the user if this command fails.
+    pub fn hint(mut self, hint: impl Into<String>) -> Cmd {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(Stdin::Bytes(bytes.into()));
+        self
+    }
+
+    /// Secrets reach a child on stdin or in its environment, never in argv.
+    pub fn secret_stdin(mut self, secret: Secret) -> Cmd {
+        self.stdin = Some(Stdin::Secret(secret));
+        self
+    }
+
+    pub fn secret_env(mut self, key: impl Into<String>, secret: Secret) -> Cmd {
+        self.secret_env.push((key.into(), secret));
+        self
+    }
+
+    /// Not echoed unless `-v` (or `--dry-run`): for probes whose command line is noise.
+    pub fn quiet(mut self) -> Cmd {
+        self.quiet = true;
+        self
+    }
+
+    /// A non-zero exit is returned in [`Output::status`] instead of as an error.
+    pub fn allow_failure(mut self) -> Cmd {
+        self.allow_failure = true;
+        self
+    }
+
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    fn default_timeout(&self) -> Duration {
+        match self.effect {
+            Effect::ReadOnly => Duration::from_secs(60),
+            Effect::Mutating => Duration::from_secs(30 * 60),
+        }
+    }
+
+    fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        let stdin = match &self.stdin {
+            Some(Stdin::Secret(secret)) => Some(secret),
+            _ => None,
+        };
+        stdin
+            .into_iter()
+            .chain(self.secret_env.iter().map(|(_, secret)| secret))
+    }
+}
+
+/// The command as a copy-pasteable shell line, secrets shown as `<redacted>`.
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => write!(f, "{key}={} ", shell_quote(value))?,
+                None => write!(f, "-u {key} ")?,
+            }
+        }
+        for (key, _) in &self.secret_env {
+            write!(f, "{key}={REDACTED} ")?;
+        }
+        f.write_str(&shell_quote(&self.program))?;
+        for arg in &self.args {
+            write!(f, " {}", shell_quote(arg))?;
+        }
+        match &self.stdin {
+            Some(Stdin::Secret(_)) => write!(f, " <<< {REDACTED}"),
+            Some(Stdin::Bytes(bytes)) => write!(f, " < (stdin: {} bytes)", bytes.len()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The exit code; `None` when the process was killed (timeout, signal) or not run (dry run).
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// True when the command was only printed (`--dry-run`, mutating command).
+    pub dry_run: bool,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.dry_run || self.status == Some(0)
+    }
+}
+
+#[derive(Debug)]
+pub enum Failure {
+    Exit(i32),
+    Killed,
+    TimedOut(Duration),
+    NotInstalled,
+    Spawn(String),
+}
+
+/// A command that did not succeed; its `Display` is what the user reads.
+#[derive(Debug)]
+pub struct CommandError {
+    pub command: String,
+    pub failure: Failure,
+    pub tail: Vec<String>,
+    pub hint: Option<String>,
+}
+
+impl std::error::Error for CommandError {}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` ", self.command)?;
+        match &self.failure {
+            Failure::Exit(code) => write!(f, "failed with exit code {code}")?,
+            Failure::Killed => write!(f, "was killed by a signal")?,
+            Failure::TimedOut(after) => write!(
+                f,
+                "timed out after {} and was stopped",
+                crate::ui::fmt_duration(*after)
+            )?,
+            Failure::NotInstalled => write!(f, "could not start: the program is not on PATH")?,
+            Failure::Spawn(err) => write!(f, "could not start: {err}")?,
+        }
+        if !self.tail.is_empty() {
+            write!(f, "\n  last lines of its output:")?;
+            for line in &self.tail {
+                write!(f, "\n    │ {line}")?;
+            }
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct Runner {
+    ui: Ui,
+    dry_run: bool,
+}
+
+impl Runner {
+    pub fn new(ui: Ui, dry_run: bool) -> Runner {
+        Runner { ui, dry_run }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// Runs `cmd`, streaming its output to the user as it arrives.
+    pub fn run(&self, cmd: Cmd) -> Result<Output> {
+        self.exec(cmd, true)
+    }
+
+    /// Runs `cmd` and captures its output without showing it.
+    pub fn output(&self, cmd: Cmd) -> Result<Output> {
+        self.exec(cmd, false)
+    }
+
+    /// Runs `cmd` and returns its trimmed stdout.
+    pub fn read(&self, cmd: Cmd) -> Result<String> {
+        Ok(self.output(cmd)?.stdout.trim().to_owned())
+    }
+
+    fn exec(&self, cmd: Cmd, stream: bool) -> Result<Output> {
+        let redactor = self.ui.redactor();
+        for secret in cmd.secrets() {
+            redactor.register(secret);
+        }
+        let in_argv = std::iter::once(&cmd.program)
+            .chain(&cmd.args)
+            .chain(cmd.env.iter().filter_map(|(_, value)| value.as_ref()));
+        for text in in_argv {
+            if redactor.contains_secret(text) {
+                anyhow::bail!(
+                    "refusing to run `{}`: a secret value would be on its command line, where \
+                     `ps`, shell history and CI logs can read it; pass it on stdin or in a file",
+                    redactor.redact(&cmd.to_string())
+                );
+            }
+        }
+
+        let line = cmd.to_string();
+        let will_run = !(self.dry_run && cmd.effect == Effect::Mutating);
+        if self.dry_run || !cmd.quiet || self.ui.verbose() {
+            self.ui.command(&line, !will_run);
+            self.ui.event(serde_json::json!({
+                "event": "command",
+                "command": redactor.redact(&line),
+                "dry_run": !will_run,
+            }));
+        }
+        if !will_run {
+            return Ok(Output {
+                dry_run: true,
+                ..Output::default()
+            });
+        }
+
+        let fail = |failure: Failure, tail: Vec<String>, hint: Option<String>| CommandError {
+            command: redactor.redact(&line),
+            failure,
+            tail: tail.iter().map(|l| redactor.redact(l)).collect(),
+            hint,
+        };
+
+        let mut command = Command::new(&cmd.program);
+        command.args(&cmd.args);
+        for (key, value) in &cmd.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        for (key, secret) in &cmd.secret_env {
+            command.env(key, secret.expose());
+        }
+        if let Some(dir) = &cmd.cwd {
+            command.current_dir(dir);
+        }
+        // A child must never wait for a keyboard it cannot have: no stdin unless we give one.
+        command.stdin(if cmd.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let hint = cmd.hint.clone().or_else(|| {
+                    Tool::by_program(&cmd.program).map(|tool| tool.install_hint().to_owned())
+                });
+                return Err(fail(Failure::NotInstalled, Vec::new(), hint).into());
+            }
+            Err(err) => return Err(fail(Failure::Spawn(err.to_string()), vec![], None).into()),
+        };
+
+        if let (Some(mut pipe), Some(stdin)) = (child.stdin.take(), &cmd.stdin) {
+            let bytes = match stdin {
+                Stdin::Bytes(bytes) => bytes.clone(),
+                Stdin::Secret(secret) => secret.expose().as_bytes().to_vec(),
+            };
+            // A child that exits without reading its stdin is its own business (EPIPE ignored).
+            thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            });
+        }
+        let (done_tx, done_rx) = mpsc::channel();
+        let echo = stream.then(|| self.ui.clone());
+        let stdout = Collector::spawn(child.stdout.take().unwrap(), echo.clone(), done_tx.clone());
+        let stderr = Collector::spawn(child.stderr.take().unwrap(), echo, done_tx);
+
+        let timeout = cmd.timeout.unwrap_or_else(|| cmd.default_timeout());
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        };
+        let pipes_closed_by = Instant::now() + PIPE_GRACE;
+        for _ in 0..2 {
+            let left = pipes_closed_by.saturating_duration_since(Instant::now());
+            if done_rx.recv_timeout(left).is_err() {
+                break;
+            }
+        }
+
+        let output = Output {
+            status: status.and_then(|status| status.code()),
+            stdout: stdout.text(),
+            stderr: stderr.text(),
+            dry_run: false,
+        };
+        let failure = match (status, output.status) {
+            (None, _) => Some(Failure::TimedOut(timeout)),
+            (Some(_), None) => Some(Failure::Killed),
+            (Some(_), Some(0)) => None,
+            (Some(_), Some(code)) if !cmd.allow_failure => Some(Failure::Exit(code)),
+            (Some(_), Some(_)) => None,
+        };
+        match failure {
+            None => Ok(output),
+            Some(failure) => {
+                let source = if output.stderr.trim().is_empty() {
+                    &output.stdout
+                } else {
+                    &output.stderr
+                };
+                let tail = last_lines(source, TAIL_LINES);
+                Err(fail(failure, tail, cmd.hint.clone()).into())
+            }
+        }
+    }
+}
+
+/// Reads one of a child's pipes to the end on its own thread, echoing lines if asked.
+struct Collector {
+    buf: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Collector {
+    fn spawn(
+        pipe: impl Read + Send + 'static,
+        echo: Option<Ui>,
+        done: mpsc::Sender<()>,
+    ) -> Collector {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buf);
+        thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            let mut line = Vec::new();
+            while let Ok(n) = reader.read_until(b'\n', &mut line) {
+                if n == 0 {
+                    break;
+                }
+                if let Some(ui) = &echo {
+                    let text = String::from_utf8_lossy(&line);
+                    ui.child_line(text.trim_end_matches(['\n', '\r']));
+                }
+                sink.lock().unwrap().extend_from_slice(&line);
+                line.clear();
+            }
+            let _ = done.send(());
+        });
+        Collector { buf }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|line| line.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xshell::{Shell, cmd};
+
+    fn runner(dry_run: bool) -> (Runner, crate::ui::Capture) {
+        let (ui, _out, err) = Ui::capture(false, false);
+        (Runner::new(ui, dry_run), err)
+    }
+
+    #[test]
+    fn echo_is_copy_pasteable_and_hides_secrets() {
+        let sh = Shell::new().unwrap();
+        let template = "{{.Server.Version}}";
+        let cmd = Cmd::from(cmd!(sh, "docker version --format {template}").env("A", "b c"))
+            .secret_env("TOKEN", Secret::new("s3cret"))
+            .secret_stdin(Secret::new("s3cret2"));
+        assert_eq!(
+            cmd.to_string(),
+            "A='b c' TOKEN=<redacted> docker version --format '{{.Server.Version}}' <<< <redacted>"
+        );
+    }
+
+    #[test]
+    fn dry_run_prints_mutating_commands_without_running_them() {
+        let sh = Shell::new().unwrap();
+        let (runner, err) = runner(true);
+        let out = runner.run(Cmd::from(cmd!(sh, "false"))).unwrap();
+        assert!(out.dry_run && out.success());
+        let probe = runner
+            .output(Cmd::from(cmd!(sh, "echo probe")).read_only())
+            .unwrap();
+        assert_eq!(probe.stdout, "probe\n");
+        assert_eq!(err.text(), "  [dry-run] $ false\n  $ echo probe\n");
+    }
+
+    #[test]
+    fn failure_names_command_exit_code_tail_and_hint() {
+        let sh = Shell::new().unwrap();
+        let (runner, _) = runner(false);
+        let script = "for i in $(seq 1 20); do echo line$i >&2; done; exit 3";
+        let err = runner
+            .output(Cmd::from(cmd!(sh, "sh -c {script}")).hint("try turning it off and on"))
+            .unwrap_err()
+            .downcast::<CommandError>()
+            .unwrap();
+        assert!(matches!(err.failure, Failure::Exit(3)));
+        let text = err.to_string();
+        assert!(text.starts_with("`sh -c 'for i in"), "{text}");
+        assert!(text.contains("failed with exit code 3"), "{text}");
+        assert!(text.contains("│ line20") && text.contains("│ line9") && !text.contains("line8\n"));
+        assert!(text.ends_with("hint: try turning it off and on"), "{text}");
+    }
+
+    #[test]
+    fn timeout_stops_the_child_and_says_so() {
+        let sh = Shell::new().unwrap();
+        let (runner, _) = runner(false);
+        let started = Instant::now();
+        let err = runner
+            .output(Cmd::from(cmd!(sh, "sleep 30")).timeout(Duration::from_millis(200)))
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(
+            err.to_string()
+                .contains("timed out after 0.2s and was stopped"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_program_error_carries_the_install_hint() {
+        let sh = Shell::new().unwrap();
+        let (runner, _) = runner(false);
+        sh.set_var("PATH", "/nonexistent");
+        let err = runner
+            .output(Cmd::from(cmd!(sh, "minikube version")))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("not on PATH"), "{text}");
+        assert!(text.contains("minikube"), "{text}");
+    }
+
+    #[test]
+    fn a_secret_on_the_command_line_is_refused_and_never_printed() {
+        let sh = Shell::new().unwrap();
+        let (runner, err) = runner(false);
+        let secret = Secret::new("canary-7f3a");
+        let value = secret.expose().to_owned();
+        let cmd = Cmd::from(cmd!(sh, "echo --password={value}")).secret_env("PW", secret);
+        let error = runner.run(cmd).unwrap_err().to_string();
+        assert!(
+            error.contains("refusing to run `PW=<redacted> echo --password=<redacted>`"),
+            "{error}"
+        );
+        assert!(!err.text().contains("canary-7f3a"));
+    }
+
+    #[test]
+    fn secret_echoed_by_the_child_is_redacted_in_streamed_output_and_errors() {
+        let sh = Shell::new().unwrap();
+        let (runner, err) = runner(false);
+        let script = "cat; echo; cat /dev/null >&2; exit 1";
+        let out = runner
+            .run(Cmd::from(cmd!(sh, "sh -c {script}")).secret_stdin(Secret::new("canary-9b1c")));
+        let error = out.unwrap_err().to_string();
+        assert!(
+            !error.contains("canary-9b1c") && error.contains(REDACTED),
+            "{error}"
+        );
+        assert!(!err.text().contains("canary-9b1c") && err.text().contains("│ <redacted>"));
+    }
+}
