@@ -58,9 +58,7 @@ pub struct Budget(pub Duration);
 impl<'de> Deserialize<'de> for Budget {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Budget, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_duration(&text)
-            .map(Budget)
-            .map_err(serde::de::Error::custom)
+        parse_duration(&text).map(Budget).map_err(serde::de::Error::custom)
     }
 }
 
@@ -118,12 +116,7 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         for bad in ["5", "5 minutes", "", "0s", "m"] {
-            assert!(
-                parse_duration(bad)
-                    .unwrap_err()
-                    .contains("is not a duration"),
-                "{bad}"
-            );
+            assert!(parse_duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
         }
     }
 
@@ -131,18 +124,9 @@ mod tests {
     fn the_committed_config_loads_with_the_seed_budgets() {
         let root = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let config = DeployConfig::load(root).unwrap();
-        assert_eq!(
-            config.budgets.get(BudgetKind::Build),
-            Duration::from_secs(300)
-        );
-        assert_eq!(
-            config.budgets.get(BudgetKind::Deploy),
-            Duration::from_secs(180)
-        );
-        assert_eq!(
-            config.budgets.get(BudgetKind::PodStart),
-            Duration::from_secs(120)
-        );
+        assert_eq!(config.budgets.get(BudgetKind::Build), Duration::from_secs(300));
+        assert_eq!(config.budgets.get(BudgetKind::Deploy), Duration::from_secs(180));
+        assert_eq!(config.budgets.get(BudgetKind::PodStart), Duration::from_secs(120));
     }
 
     #[test]
@@ -152,16 +136,9 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            err.contains("budgets.build") || err.contains("build ="),
-            "{err}"
-        );
+        assert!(err.contains("budgets.build") || err.contains("build ="), "{err}");
         assert!(err.contains("is not a duration"), "{err}");
-        let unknown =
-            toml::from_str::<DeployConfig>("[app]\nname = \"todo\"\ncolour = 1\n").unwrap_err();
-        assert!(
-            unknown.to_string().contains("unknown field `colour`"),
-            "{unknown}"
-        );
+        let unknown = toml::from_str::<DeployConfig>("[app]\nname = \"todo\"\ncolour = 1\n").unwrap_err();
+        assert!(unknown.to_string().contains("unknown field `colour`"), "{unknown}");
     }
 }

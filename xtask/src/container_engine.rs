@@ -66,41 +66,20 @@ pub fn probe_cmd(sh: &Shell, engine: Engine) -> Cmd {
         Engine::Podman => ("podman", "info", "{{.Version.Version}}"),
     };
     let cmd = cmd!(sh, "{program} {subcommand} --format {template}");
-    Cmd::from(cmd)
-        .read_only()
-        .quiet()
-        .allow_failure()
-        .timeout(Duration::from_secs(20))
+    Cmd::from(cmd).read_only().quiet().allow_failure().timeout(Duration::from_secs(20))
 }
 
 pub fn probe(runner: &Runner, engine: Engine, cmd: Cmd) -> Probe {
     match runner.output(cmd) {
-        Ok(out) if out.success() => Probe {
-            engine,
-            reachable: true,
-            detail: format!("server {}", out.stdout.trim()),
-        },
-        Ok(out) => {
-            let text = if out.stderr.trim().is_empty() {
-                out.stdout
-            } else {
-                out.stderr
-            };
-            let complaint = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no answer");
-            Probe {
-                engine,
-                reachable: false,
-                detail: complaint.trim().to_owned(),
-            }
+        Ok(out) if out.success() => {
+            Probe { engine, reachable: true, detail: format!("server {}", out.stdout.trim()) }
         }
-        Err(err) => Probe {
-            engine,
-            reachable: false,
-            detail: err.to_string(),
-        },
+        Ok(out) => {
+            let text = if out.stderr.trim().is_empty() { out.stdout } else { out.stderr };
+            let complaint = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer");
+            Probe { engine, reachable: false, detail: complaint.trim().to_owned() }
+        }
+        Err(err) => Probe { engine, reachable: false, detail: err.to_string() },
     }
 }
 
@@ -126,15 +105,8 @@ mod tests {
 
     #[test]
     fn docker_is_preferred_when_both_answer() {
-        let probe = |engine, reachable| Probe {
-            engine,
-            reachable,
-            detail: String::new(),
-        };
-        assert_eq!(
-            choose(&[probe(Engine::Docker, true), probe(Engine::Podman, true)]),
-            Some(Engine::Docker)
-        );
+        let probe = |engine, reachable| Probe { engine, reachable, detail: String::new() };
+        assert_eq!(choose(&[probe(Engine::Docker, true), probe(Engine::Podman, true)]), Some(Engine::Docker));
         assert_eq!(
             choose(&[probe(Engine::Docker, false), probe(Engine::Podman, true)]),
             Some(Engine::Podman)

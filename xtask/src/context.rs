@@ -26,14 +26,7 @@ impl Context {
         let sh = Shell::new()?;
         sh.change_dir(&root);
         let runner = Runner::new(ui.clone(), opts.dry_run);
-        Ok(Context {
-            root,
-            sh,
-            ui,
-            runner,
-            opts,
-            config: OnceCell::new(),
-        })
+        Ok(Context { root, sh, ui, runner, opts, config: OnceCell::new() })
     }
 
     pub fn run(&self, cmd: impl Into<Cmd>) -> Result<Output> {
@@ -67,10 +60,7 @@ pub fn project_root() -> Utf8PathBuf {
     if let Some(root) = std::env::var_os("XTASK_PROJECT_ROOT") {
         return Utf8PathBuf::from(root.to_string_lossy().into_owned());
     }
-    Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
+    Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
 fn target_dir(root: &Utf8Path) -> Utf8PathBuf {

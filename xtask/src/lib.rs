@@ -25,13 +25,12 @@ use crate::ui::Ui;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let ui = Ui::stdio(cli.global.json, cli.global.verbose);
-    let result =
-        Context::new(context::project_root(), cli.global.clone(), ui.clone()).and_then(|cx| {
-            match &cli.command {
-                Command::Doctor(args) => commands::doctor::run(&cx, args),
-                Command::Test(args) => commands::test::run(&cx, args),
-            }
-        });
+    let result = Context::new(context::project_root(), cli.global.clone(), ui.clone()).and_then(|cx| {
+        match &cli.command {
+            Command::Doctor(args) => commands::doctor::run(&cx, args),
+            Command::Test(args) => commands::test::run(&cx, args),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.is::<AlreadyReported>() => ExitCode::FAILURE,

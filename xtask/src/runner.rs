@@ -62,14 +62,9 @@ impl From<xshell::Cmd<'_>> for Cmd {
         Cmd {
             program: lossy(command.get_program()),
             args: command.get_args().map(lossy).collect(),
-            env: command
-                .get_envs()
-                .map(|(k, v)| (lossy(k), v.map(lossy)))
-                .collect(),
+            env: command.get_envs().map(|(k, v)| (lossy(k), v.map(lossy))).collect(),
             secret_env: Vec::new(),
-            cwd: command
-                .get_current_dir()
-                .and_then(|dir| Utf8PathBuf::from_path_buf(dir.to_path_buf()).ok()),
+            cwd: command.get_current_dir().and_then(|dir| Utf8PathBuf::from_path_buf(dir.to_path_buf()).ok()),
             stdin: None,
             effect: Effect::Mutating,
             timeout: None,
@@ -95,6 +90,11 @@ impl Cmd {
     /// What to tell the user if this command fails.
     pub fn hint(mut self, hint: impl Into<String>) -> Cmd {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Cmd {
+        self.env.push((key.into(), Some(value.into())));
         self
     }
 
@@ -142,9 +142,7 @@ impl Cmd {
             Some(Stdin::Secret(secret)) => Some(secret),
             _ => None,
         };
-        stdin
-            .into_iter()
-            .chain(self.secret_env.iter().map(|(_, secret)| secret))
+        stdin.into_iter().chain(self.secret_env.iter().map(|(_, secret)| secret))
     }
 }
 
@@ -223,11 +221,9 @@ impl fmt::Display for CommandError {
         match &self.failure {
             Failure::Exit(code) => write!(f, "failed with exit code {code}")?,
             Failure::Killed => write!(f, "was killed by a signal")?,
-            Failure::TimedOut(after) => write!(
-                f,
-                "timed out after {} and was stopped",
-                crate::ui::fmt_duration(*after)
-            )?,
+            Failure::TimedOut(after) => {
+                write!(f, "timed out after {} and was stopped", crate::ui::fmt_duration(*after))?
+            }
             Failure::NotInstalled => write!(f, "could not start: the program is not on PATH")?,
             Failure::Spawn(err) => write!(f, "could not start: {err}")?,
         }
@@ -303,10 +299,7 @@ impl Runner {
             }));
         }
         if !will_run {
-            return Ok(Output {
-                dry_run: true,
-                ..Output::default()
-            });
+            return Ok(Output { dry_run: true, ..Output::default() });
         }
 
         let fail = |failure: Failure, tail: Vec<String>, hint: Option<String>| CommandError {
@@ -331,19 +324,16 @@ impl Runner {
             command.current_dir(dir);
         }
         // A child must never wait for a keyboard it cannot have: no stdin unless we give one.
-        command.stdin(if cmd.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        command.stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
 
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let hint = cmd.hint.clone().or_else(|| {
-                    Tool::by_program(&cmd.program).map(|tool| tool.install_hint().to_owned())
-                });
+                let hint = cmd
+                    .hint
+                    .clone()
+                    .or_else(|| Tool::by_program(&cmd.program).map(|tool| tool.install_hint().to_owned()));
                 return Err(fail(Failure::NotInstalled, Vec::new(), hint).into());
             }
             Err(err) => return Err(fail(Failure::Spawn(err.to_string()), vec![], None).into()),
@@ -403,11 +393,7 @@ impl Runner {
         match failure {
             None => Ok(output),
             Some(failure) => {
-                let source = if output.stderr.trim().is_empty() {
-                    &output.stdout
-                } else {
-                    &output.stderr
-                };
+                let source = if output.stderr.trim().is_empty() { &output.stdout } else { &output.stderr };
                 let tail = last_lines(source, TAIL_LINES);
                 Err(fail(failure, tail, cmd.hint.clone()).into())
             }
@@ -421,11 +407,7 @@ struct Collector {
 }
 
 impl Collector {
-    fn spawn(
-        pipe: impl Read + Send + 'static,
-        echo: Option<Ui>,
-        done: mpsc::Sender<()>,
-    ) -> Collector {
+    fn spawn(pipe: impl Read + Send + 'static, echo: Option<Ui>, done: mpsc::Sender<()>) -> Collector {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&buf);
         thread::spawn(move || {
@@ -453,14 +435,8 @@ impl Collector {
 }
 
 fn last_lines(text: &str, n: usize) -> Vec<String> {
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|line| line.to_string())
-        .collect()
+    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|line| line.to_string()).collect()
 }
 
 #[cfg(test)]
@@ -492,9 +468,7 @@ mod tests {
         let (runner, err) = runner(true);
         let out = runner.run(Cmd::from(cmd!(sh, "false"))).unwrap();
         assert!(out.dry_run && out.success());
-        let probe = runner
-            .output(Cmd::from(cmd!(sh, "echo probe")).read_only())
-            .unwrap();
+        let probe = runner.output(Cmd::from(cmd!(sh, "echo probe")).read_only()).unwrap();
         assert_eq!(probe.stdout, "probe\n");
         assert_eq!(err.text(), "  [dry-run] $ false\n  $ echo probe\n");
     }
@@ -522,15 +496,10 @@ mod tests {
         let sh = Shell::new().unwrap();
         let (runner, _) = runner(false);
         let started = Instant::now();
-        let err = runner
-            .output(Cmd::from(cmd!(sh, "sleep 30")).timeout(Duration::from_millis(200)))
-            .unwrap_err();
+        let err =
+            runner.output(Cmd::from(cmd!(sh, "sleep 30")).timeout(Duration::from_millis(200))).unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert!(
-            err.to_string()
-                .contains("timed out after 0.2s and was stopped"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("timed out after 0.2s and was stopped"), "{err}");
     }
 
     #[test]
@@ -538,9 +507,7 @@ mod tests {
         let sh = Shell::new().unwrap();
         let (runner, _) = runner(false);
         sh.set_var("PATH", "/nonexistent");
-        let err = runner
-            .output(Cmd::from(cmd!(sh, "minikube version")))
-            .unwrap_err();
+        let err = runner.output(Cmd::from(cmd!(sh, "minikube version"))).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("not on PATH"), "{text}");
         assert!(text.contains("minikube"), "{text}");
@@ -554,10 +521,7 @@ mod tests {
         let value = secret.expose().to_owned();
         let cmd = Cmd::from(cmd!(sh, "echo --password={value}")).secret_env("PW", secret);
         let error = runner.run(cmd).unwrap_err().to_string();
-        assert!(
-            error.contains("refusing to run `PW=<redacted> echo --password=<redacted>`"),
-            "{error}"
-        );
+        assert!(error.contains("refusing to run `PW=<redacted> echo --password=<redacted>`"), "{error}");
         assert!(!err.text().contains("canary-7f3a"));
     }
 
@@ -566,13 +530,9 @@ mod tests {
         let sh = Shell::new().unwrap();
         let (runner, err) = runner(false);
         let script = "cat; echo; cat /dev/null >&2; exit 1";
-        let out = runner
-            .run(Cmd::from(cmd!(sh, "sh -c {script}")).secret_stdin(Secret::new("canary-9b1c")));
+        let out = runner.run(Cmd::from(cmd!(sh, "sh -c {script}")).secret_stdin(Secret::new("canary-9b1c")));
         let error = out.unwrap_err().to_string();
-        assert!(
-            !error.contains("canary-9b1c") && error.contains(REDACTED),
-            "{error}"
-        );
+        assert!(!error.contains("canary-9b1c") && error.contains(REDACTED), "{error}");
         assert!(!err.text().contains("canary-9b1c") && err.text().contains("│ <redacted>"));
     }
 }

@@ -70,11 +70,7 @@ impl Redactor {
 
     /// Whether any registered secret occurs in `text` (which one is never said).
     pub fn contains_secret(&self, text: &str) -> bool {
-        self.values
-            .read()
-            .unwrap()
-            .iter()
-            .any(|value| text.contains(value.as_str()))
+        self.values.read().unwrap().iter().any(|value| text.contains(value.as_str()))
     }
 }
 
@@ -94,10 +90,7 @@ mod tests {
         redactor.register(&Secret::new("abc"));
         redactor.register(&Secret::new("abcdef"));
         redactor.register(&Secret::new(""));
-        assert_eq!(
-            redactor.redact("x=abcdef y=abc z=ab"),
-            "x=<redacted> y=<redacted> z=ab"
-        );
+        assert_eq!(redactor.redact("x=abcdef y=abc z=ab"), "x=<redacted> y=<redacted> z=ab");
         assert!(redactor.contains_secret("--password=abc"));
         assert!(!redactor.contains_secret("--password=ab"));
     }

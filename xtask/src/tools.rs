@@ -64,9 +64,7 @@ impl Tool {
     /// The tool a program name (or path) stands for; `docker` is Docker, not Gordon.
     pub fn by_program(program: &str) -> Option<Tool> {
         let base = program.rsplit('/').next().unwrap_or(program);
-        Tool::ALL
-            .into_iter()
-            .find(|tool| *tool != Tool::Gordon && tool.program() == base)
+        Tool::ALL.into_iter().find(|tool| *tool != Tool::Gordon && tool.program() == base)
     }
 
     /// Arguments that make the tool print its version without touching a cluster or daemon.
@@ -155,11 +153,7 @@ impl Tool {
     /// The install hint for the OS xtask runs on.
     pub fn install_hint(self) -> &'static str {
         let hints = self.hints();
-        if cfg!(target_os = "macos") {
-            hints.macos
-        } else {
-            hints.linux
-        }
+        if cfg!(target_os = "macos") { hints.macos } else { hints.linux }
     }
 }
 
@@ -205,9 +199,7 @@ pub struct PendingTool {
 }
 
 pub fn prepare(sh: &Shell, tool: Tool) -> PendingTool {
-    let path = which::which(tool.program())
-        .ok()
-        .map(|path| path.display().to_string());
+    let path = which::which(tool.program()).ok().map(|path| path.display().to_string());
     let cmd = path.as_ref().map(|_| {
         Cmd::from(sh.cmd(tool.program()).args(tool.version_args()))
             .read_only()
@@ -221,37 +213,18 @@ pub fn prepare(sh: &Shell, tool: Tool) -> PendingTool {
 impl PendingTool {
     pub fn finish(self, runner: &Runner) -> ToolStatus {
         match self.cmd {
-            None => ToolStatus {
-                tool: self.tool,
-                found: false,
-                path: None,
-                version: None,
-                problem: None,
-            },
+            None => ToolStatus { tool: self.tool, found: false, path: None, version: None, problem: None },
             Some(cmd) => interpret(self.tool, self.path, runner.output(cmd)),
         }
     }
 }
 
-fn interpret(
-    tool: Tool,
-    path: Option<String>,
-    output: anyhow::Result<crate::runner::Output>,
-) -> ToolStatus {
-    let mut status = ToolStatus {
-        tool,
-        found: true,
-        path,
-        version: None,
-        problem: None,
-    };
+fn interpret(tool: Tool, path: Option<String>, output: anyhow::Result<crate::runner::Output>) -> ToolStatus {
+    let mut status = ToolStatus { tool, found: true, path, version: None, problem: None };
     let output = match output {
         Ok(output) => output,
         Err(err) => {
-            status.problem = Some(format!(
-                "version check failed: {}",
-                first_line(&err.to_string())
-            ));
+            status.problem = Some(format!("version check failed: {}", first_line(&err.to_string())));
             return status;
         }
     };
@@ -277,18 +250,13 @@ fn interpret(
     if let (Some(found), Some(minimum)) = (status.version, tool.minimum())
         && found < minimum
     {
-        status.problem = Some(format!(
-            "version {found} is older than the minimum {minimum}"
-        ));
+        status.problem = Some(format!("version {found} is older than the minimum {minimum}"));
     }
     status
 }
 
 fn first_line(text: &str) -> &str {
-    text.lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("")
-        .trim()
+    text.lines().find(|line| !line.trim().is_empty()).unwrap_or("").trim()
 }
 
 #[cfg(test)]
@@ -297,26 +265,15 @@ mod tests {
     use crate::runner::Output;
 
     fn ok(stdout: &str) -> anyhow::Result<Output> {
-        Ok(Output {
-            status: Some(0),
-            stdout: stdout.into(),
-            ..Output::default()
-        })
+        Ok(Output { status: Some(0), stdout: stdout.into(), ..Output::default() })
     }
 
     #[test]
     fn too_old_tools_are_found_but_not_usable() {
         let status = interpret(Tool::Helm, Some("/bin/helm".into()), ok("v3.8.0+g1\n"));
         assert!(status.found && !status.usable());
-        assert_eq!(
-            status.problem.unwrap(),
-            "version 3.8.0 is older than the minimum 3.12.0"
-        );
-        let helm4 = interpret(
-            Tool::Helm,
-            Some("/bin/helm".into()),
-            ok("v4.1.4+g05fa379\n"),
-        );
+        assert_eq!(status.problem.unwrap(), "version 3.8.0 is older than the minimum 3.12.0");
+        let helm4 = interpret(Tool::Helm, Some("/bin/helm".into()), ok("v4.1.4+g05fa379\n"));
         assert!(helm4.usable() && helm4.version.unwrap().major == 4);
     }
 
@@ -329,20 +286,12 @@ mod tests {
         });
         let status = interpret(Tool::Gordon, Some("/usr/bin/docker".into()), out);
         assert!(!status.found);
-        assert!(
-            status.to_json()["install"]["macos"]
-                .as_str()
-                .unwrap()
-                .contains("Docker Desktop")
-        );
+        assert!(status.to_json()["install"]["macos"].as_str().unwrap().contains("Docker Desktop"));
     }
 
     #[test]
     fn program_names_map_to_tools() {
-        assert_eq!(
-            Tool::by_program("/usr/local/bin/docker"),
-            Some(Tool::Docker)
-        );
+        assert_eq!(Tool::by_program("/usr/local/bin/docker"), Some(Tool::Docker));
         assert_eq!(Tool::by_program("kubectl-ai"), Some(Tool::KubectlAi));
         assert_eq!(Tool::by_program("sh"), None);
     }

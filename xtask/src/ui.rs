@@ -36,13 +36,7 @@ impl Ui {
         let color = io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
             && std::env::var("TERM").map_or(true, |term| term != "dumb");
-        Ui::new(
-            json,
-            verbose,
-            color,
-            Box::new(io::stdout()),
-            Box::new(io::stderr()),
-        )
+        Ui::new(json, verbose, color, Box::new(io::stdout()), Box::new(io::stderr()))
     }
 
     pub fn new(
@@ -182,10 +176,7 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: &[&str]) -> Table {
-        Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            rows: Vec::new(),
-        }
+        Table { headers: headers.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
     }
 
     pub fn row(&mut self, cells: Vec<(String, Option<Style>)>) {
@@ -194,15 +185,8 @@ impl Table {
 
     pub fn render(&self, ui: &Ui) -> String {
         let width = |i: usize| {
-            let cells = self
-                .rows
-                .iter()
-                .filter_map(|row| row.get(i))
-                .map(|(text, _)| text.chars().count());
-            cells
-                .chain([self.headers[i].chars().count()])
-                .max()
-                .unwrap_or(0)
+            let cells = self.rows.iter().filter_map(|row| row.get(i)).map(|(text, _)| text.chars().count());
+            cells.chain([self.headers[i].chars().count()]).max().unwrap_or(0)
         };
         let widths: Vec<usize> = (0..self.headers.len()).map(width).collect();
         let line = |cells: Vec<(String, Option<Style>)>| {
@@ -211,11 +195,7 @@ impl Table {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (text, style))| {
-                    let text = if i == last {
-                        text
-                    } else {
-                        format!("{text:<w$}", w = widths[i])
-                    };
+                    let text = if i == last { text } else { format!("{text:<w$}", w = widths[i]) };
                     match style {
                         Some(style) => ui.paint(style, &text),
                         None => text,
@@ -224,11 +204,7 @@ impl Table {
                 .collect();
             format!("  {}", padded.join("  ")).trim_end().to_owned()
         };
-        let header = self
-            .headers
-            .iter()
-            .map(|h| (h.clone(), Some(Style::Bold)))
-            .collect();
+        let header = self.headers.iter().map(|h| (h.clone(), Some(Style::Bold))).collect();
         let mut lines = vec![line(header)];
         lines.extend(self.rows.iter().cloned().map(line));
         lines.join("\n")
@@ -264,13 +240,7 @@ impl Ui {
     /// A UI writing into buffers: `(ui, stdout, stderr)`.
     pub fn capture(json: bool, verbose: bool) -> (Ui, Capture, Capture) {
         let (out, err) = (Capture::default(), Capture::default());
-        let ui = Ui::new(
-            json,
-            verbose,
-            false,
-            Box::new(out.clone()),
-            Box::new(err.clone()),
-        );
+        let ui = Ui::new(json, verbose, false, Box::new(out.clone()), Box::new(err.clone()));
         (ui, out, err)
     }
 }

@@ -12,11 +12,7 @@ pub struct Version {
 
 impl Version {
     pub const fn new(major: u64, minor: u64, patch: u64) -> Version {
-        Version {
-            major,
-            minor,
-            patch,
-        }
+        Version { major, minor, patch }
     }
 
     /// The first `MAJOR.MINOR[.PATCH]` in `text` that stands on its own (optionally after a `v`),
@@ -60,9 +56,7 @@ fn parse_at(text: &str) -> Option<Version> {
         count += 1;
         rest = &rest[digits..];
         match rest.strip_prefix('.') {
-            Some(after) if after.starts_with(|c: char| c.is_ascii_digit()) && count < 3 => {
-                rest = after
-            }
+            Some(after) if after.starts_with(|c: char| c.is_ascii_digit()) && count < 3 => rest = after,
             _ => break,
         }
     }
@@ -87,21 +81,14 @@ mod tests {
             ("minikube version: v1.34.0\ncommit: 210b148", "1.34.0"),
             ("v3.17.3+ge4da497", "3.17.3"),
             ("v4.1.4+g05fa379", "4.1.4"),
-            (
-                "Client Version: v1.32.4-dispatcher\nKustomize Version: v5.5.0",
-                "1.32.4",
-            ),
+            ("Client Version: v1.32.4-dispatcher\nKustomize Version: v5.5.0", "1.32.4"),
             ("cargo 1.95.0 (f2d3ce0bd 2026-03-21)", "1.95.0"),
             ("version: 0.0.26\ncommit: abc", "0.0.26"),
             (r#"{"kagent_version":"0.7.4","git_commit":"1a2b"}"#, "0.7.4"),
             ("x86_64 build 1.2", "1.2.0"),
         ];
         for (text, want) in cases {
-            assert_eq!(
-                Version::find_in(text).map(|v| v.to_string()).as_deref(),
-                Some(want),
-                "{text}"
-            );
+            assert_eq!(Version::find_in(text).map(|v| v.to_string()).as_deref(), Some(want), "{text}");
         }
         assert_eq!(Version::find_in("no version here, build e6534b4"), None);
         assert_eq!(Version::find_in("abc1.2.3"), None);

@@ -8,9 +8,7 @@ use support::{Reply, World, normalize_durations};
 
 fn world_with_cargo() -> World {
     let mut world = World::new();
-    world
-        .install("cargo")
-        .on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
+    world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
     world
 }
 
@@ -19,11 +17,7 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
     let world = world_with_cargo();
     let run = world.xtask(&["--dry-run", "test", "--require-tools", "--", "-p", "xtask"]);
     assert!(run.success(), "{}", run.all());
-    assert!(
-        world.calls().is_empty(),
-        "a dry run ran {:?}",
-        world.calls()
-    );
+    assert!(world.calls().is_empty(), "a dry run ran {:?}", world.calls());
     expect![[r#"
         ▶ compile
           [dry-run] $ cargo test --workspace --no-run
@@ -48,10 +42,7 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     assert!(run.success(), "{}", run.all());
     let calls = world.calls();
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
-    assert_eq!(
-        lines,
-        ["cargo test --workspace --no-run", "cargo test --workspace"]
-    );
+    assert_eq!(lines, ["cargo test --workspace --no-run", "cargo test --workspace"]);
     assert_eq!(calls[0].env["TODO_REQUIRE_TOOLS"], None);
     assert_eq!(calls[1].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert!(
@@ -59,47 +50,27 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
         "child output is streamed: {}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("2 done, 0 skipped, 0 failed in"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("2 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
 fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
     let mut world = world_with_cargo();
     let stderr = "   Compiling todo-api v0.1.0\nerror[E0308]: mismatched types\n  --> services/api/src/lib.rs:3:5\nerror: could not compile `todo-api`\n";
-    world.on(
-        "cargo",
-        &["test", "--workspace", "--no-run"],
-        Reply::fail(101, stderr),
-    );
+    world.on("cargo", &["test", "--workspace", "--no-run"], Reply::fail(101, stderr));
     let run = world.xtask(&["test"]);
     assert_eq!(run.code, 1);
     let err = &run.stderr;
     assert!(err.contains("✗ phase `compile` failed after"), "{err}");
-    assert!(
-        err.contains("resume with `cargo xtask test --from compile`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("caused by: `cargo test --workspace --no-run` failed with exit code 101"),
-        "{err}"
-    );
+    assert!(err.contains("resume with `cargo xtask test --from compile`"), "{err}");
+    assert!(err.contains("caused by: `cargo test --workspace --no-run` failed with exit code 101"), "{err}");
     assert!(
         err.contains("│ error[E0308]: mismatched types")
             && err.contains("│ error: could not compile `todo-api`"),
         "{err}"
     );
-    assert!(
-        err.contains("hint: the first error above is usually the cause"),
-        "{err}"
-    );
-    assert!(
-        err.contains("0 done, 0 skipped, 1 failed, 1 not run"),
-        "{err}"
-    );
+    assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 1 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -109,38 +80,24 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     world.on_seq(
         "cargo",
         &["test", "--workspace"],
-        vec![
-            Reply::fail(101, "test tasks::b_cannot_read_a ... FAILED\n"),
-            Reply::ok("test result: ok.\n"),
-        ],
+        vec![Reply::fail(101, "test tasks::b_cannot_read_a ... FAILED\n"), Reply::ok("test result: ok.\n")],
     );
     world.on("cargo", &["test", "--workspace", "--no-run"], Reply::ok(""));
     let run = world.xtask(&["test"]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("resume with `cargo xtask test --from workspace`"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("resume with `cargo xtask test --from workspace`"), "{}", run.stderr);
 
     world.clear_calls();
     let run = world.xtask(&["test", "--from", "workspace"]);
     assert!(run.success(), "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("– compile skipped: before --from workspace"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
     let lines: Vec<String> = world.calls().iter().map(|c| c.line()).collect();
     assert_eq!(lines, ["cargo test --workspace"]);
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr
-            .contains("this command has no phase `lint`; its phases are: compile, workspace"),
+        run.stderr.contains("this command has no phase `lint`; its phases are: compile, workspace"),
         "{}",
         run.stderr
     );
@@ -159,13 +116,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
     let kinds: Vec<String> = events
         .iter()
         .map(|e| {
-            format!(
-                "{} {}",
-                e["event"].as_str().unwrap(),
-                e["phase"].as_str().unwrap_or("")
-            )
-            .trim()
-            .to_owned()
+            format!("{} {}", e["event"].as_str().unwrap(), e["phase"].as_str().unwrap_or(""))
+                .trim()
+                .to_owned()
         })
         .collect();
     assert_eq!(

@@ -65,11 +65,7 @@ impl Rule {
     fn matches(&self, tool: &str, argv: &[String]) -> bool {
         self.tool == tool
             && self.args.len() <= argv.len()
-            && self
-                .args
-                .iter()
-                .zip(argv)
-                .all(|(want, got)| want == "*" || want == got)
+            && self.args.iter().zip(argv).all(|(want, got)| want == "*" || want == got)
     }
 }
 
@@ -110,11 +106,8 @@ fn main() -> ExitCode {
     });
 
     if let Some(log_path) = &log_path {
-        let env: BTreeMap<&str, Option<String>> = scenario
-            .record_env
-            .iter()
-            .map(|key| (key.as_str(), std::env::var(key).ok()))
-            .collect();
+        let env: BTreeMap<&str, Option<String>> =
+            scenario.record_env.iter().map(|key| (key.as_str(), std::env::var(key).ok())).collect();
         let record = serde_json::json!({
             "tool": tool,
             "argv": argv,
@@ -137,10 +130,7 @@ fn main() -> ExitCode {
     }
 
     let Some((_, rule)) = chosen else {
-        eprintln!(
-            "fake-cli: no rule in {scenario_path} answers `{tool} {}`",
-            argv.join(" ")
-        );
+        eprintln!("fake-cli: no rule in {scenario_path} answers `{tool} {}`", argv.join(" "));
         return ExitCode::from(99);
     };
     if rule.sleep_ms > 0 {
@@ -165,7 +155,5 @@ fn read_log(path: &str) -> Vec<serde_json::Value> {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x100000001b3))
 }

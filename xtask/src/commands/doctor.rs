@@ -105,8 +105,7 @@ struct EnvFile {
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
     let report = gather(cx, args.target);
     if cx.opts.json {
-        cx.ui
-            .print(&serde_json::to_string_pretty(&to_json(&report))?);
+        cx.ui.print(&serde_json::to_string_pretty(&to_json(&report))?);
     } else {
         cx.ui.print(&render(cx, &report));
     }
@@ -130,10 +129,7 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 fn gather(cx: &Context, target: Target) -> Report {
     // Build every probe here (the Shell is not Sync), then run them all at once: doctor takes as
     // long as its slowest probe, not the sum.
-    let pending: Vec<_> = Tool::ALL
-        .iter()
-        .map(|&tool| tools::prepare(&cx.sh, tool))
-        .collect();
+    let pending: Vec<_> = Tool::ALL.iter().map(|&tool| tools::prepare(&cx.sh, tool)).collect();
     let engine_probes: Vec<(Engine, Cmd)> = [Engine::Docker, Engine::Podman]
         .into_iter()
         .filter(|engine| which::which(engine.program()).is_ok())
@@ -148,10 +144,7 @@ fn gather(cx: &Context, target: Target) -> Report {
     });
     let runner = &cx.runner;
     let (tools, engines, cluster, host) = thread::scope(|scope| {
-        let tools: Vec<_> = pending
-            .into_iter()
-            .map(|p| scope.spawn(move || p.finish(runner)))
-            .collect();
+        let tools: Vec<_> = pending.into_iter().map(|p| scope.spawn(move || p.finish(runner))).collect();
         let engines: Vec<_> = engine_probes
             .into_iter()
             .map(|(engine, cmd)| scope.spawn(move || container_engine::probe(runner, engine, cmd)))
@@ -162,14 +155,8 @@ fn gather(cx: &Context, target: Target) -> Report {
         });
         let host = resolve(INGRESS_HOST);
         (
-            tools
-                .into_iter()
-                .map(|h| h.join().unwrap())
-                .collect::<Vec<_>>(),
-            engines
-                .into_iter()
-                .map(|h| h.join().unwrap())
-                .collect::<Vec<_>>(),
+            tools.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(),
+            engines.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(),
             cluster.join().unwrap(),
             host,
         )
@@ -240,9 +227,7 @@ fn diagnose(report: &mut Report) {
                 fix: format!("start it with `{start}`"),
             }),
             Cluster::Unknown(detail) => report.warnings.push(Problem {
-                what: format!(
-                    "could not read the state of minikube profile `{MINIKUBE_PROFILE}`: {detail}"
-                ),
+                what: format!("could not read the state of minikube profile `{MINIKUBE_PROFILE}`: {detail}"),
                 fix: format!("run `minikube status -p {MINIKUBE_PROFILE}` to see why"),
             }),
         }
@@ -269,9 +254,7 @@ fn diagnose(report: &mut Report) {
                 ".env lacks keys that deploy/.env.example documents: {}",
                 report.env_file.missing.join(", ")
             ),
-            fix:
-                "copy the lines you need from deploy/.env.example (a missing key takes its default)"
-                    .into(),
+            fix: "copy the lines you need from deploy/.env.example (a missing key takes its default)".into(),
         });
     }
 }
@@ -285,16 +268,8 @@ fn tool_problem(status: &ToolStatus) -> Problem {
         };
     }
     Problem {
-        what: format!(
-            "{}: {}",
-            tool.name(),
-            status.problem.as_deref().unwrap_or("unusable")
-        ),
-        fix: format!(
-            "install {} or newer: {}",
-            fmt_min(tool),
-            tool.install_hint()
-        ),
+        what: format!("{}: {}", tool.name(), status.problem.as_deref().unwrap_or("unusable")),
+        fix: format!("install {} or newer: {}", fmt_min(tool), tool.install_hint()),
     }
 }
 
@@ -326,13 +301,7 @@ fn read_cluster(output: Result<Output>) -> Cluster {
     if text.contains("not found") {
         return Cluster::NotCreated;
     }
-    Cluster::Unknown(
-        text.lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no output")
-            .trim()
-            .to_owned(),
-    )
+    Cluster::Unknown(text.lines().find(|l| !l.trim().is_empty()).unwrap_or("no output").trim().to_owned())
 }
 
 /// The addresses `host` resolves to. Name lookups can hang (mDNS for `.local`), so give up after a
@@ -353,24 +322,13 @@ fn resolve(host: &str) -> Vec<String> {
 }
 
 fn read_env_file(cx: &Context) -> EnvFile {
-    let keys_of = |rel: &str| {
-        std::fs::read_to_string(cx.root.join(rel))
-            .ok()
-            .map(|text| env_keys(&text))
-    };
+    let keys_of = |rel: &str| std::fs::read_to_string(cx.root.join(rel)).ok().map(|text| env_keys(&text));
     let keys = keys_of(".env");
     let documented = keys_of("deploy/.env.example").unwrap_or_default();
     let exists = keys.is_some();
     let keys = keys.unwrap_or_default();
-    let missing = documented
-        .into_iter()
-        .filter(|key| !keys.contains(key))
-        .collect();
-    EnvFile {
-        exists,
-        keys,
-        missing,
-    }
+    let missing = documented.into_iter().filter(|key| !keys.contains(key)).collect();
+    EnvFile { exists, keys, missing }
 }
 
 /// Key names of a dotenv file, commented-out example keys included in neither. Values are never
@@ -388,20 +346,10 @@ fn env_keys(text: &str) -> Vec<String> {
 fn render(cx: &Context, report: &Report) -> String {
     let ui = &cx.ui;
     let mut out = Vec::new();
-    out.push(ui.paint(
-        Style::Bold,
-        &format!("Doctor — target `{}`", report.target.name()),
-    ));
+    out.push(ui.paint(Style::Bold, &format!("Doctor — target `{}`", report.target.name())));
     out.push(String::new());
 
-    let mut table = Table::new(&[
-        "tool",
-        "status",
-        "version",
-        "minimum",
-        "needed",
-        "where / what for",
-    ]);
+    let mut table = Table::new(&["tool", "status", "version", "minimum", "needed", "where / what for"]);
     for status in &report.tools {
         let need = report.target.requires(status.tool);
         let (word, style) = match (status.usable(), status.found, need) {
@@ -444,23 +392,15 @@ fn render(cx: &Context, report: &Report) -> String {
             .engines
             .iter()
             .map(|p| {
-                let state = if p.reachable {
-                    "answers"
-                } else {
-                    "does not answer"
-                };
+                let state = if p.reachable { "answers" } else { "does not answer" };
                 format!("{}: {state} ({})", p.engine.program(), p.detail)
             })
             .collect();
-        let chosen = container_engine::choose(&report.engines).map_or(String::new(), |engine| {
-            format!(" → builds use {}", engine.program())
-        });
+        let chosen = container_engine::choose(&report.engines)
+            .map_or(String::new(), |engine| format!(" → builds use {}", engine.program()));
         format!("{}{chosen}", states.join("; "))
     };
-    facts.row(vec![
-        ("container engine".into(), None),
-        (engine_state, None),
-    ]);
+    facts.row(vec![("container engine".into(), None), (engine_state, None)]);
     let cluster = match &report.cluster {
         Cluster::NoMinikube => "minikube not installed".to_owned(),
         Cluster::Running => format!("profile `{MINIKUBE_PROFILE}` running"),
@@ -490,11 +430,7 @@ fn render(cx: &Context, report: &Report) -> String {
         out.push(String::new());
         out.push("Optional, not available (the features that use them are skipped):".into());
         for status in optional_missing {
-            out.push(format!(
-                "  {}: {}",
-                status.tool.name(),
-                status.tool.install_hint()
-            ));
+            out.push(format!("  {}: {}", status.tool.name(), status.tool.install_hint()));
         }
     }
 
@@ -506,24 +442,17 @@ fn render(cx: &Context, report: &Report) -> String {
     };
     if !report.warnings.is_empty() {
         out.push(String::new());
-        out.push(ui.paint(
-            Style::Yellow,
-            &format!("! {} to look at:", plural(report.warnings.len(), "warning")),
-        ));
+        out.push(
+            ui.paint(Style::Yellow, &format!("! {} to look at:", plural(report.warnings.len(), "warning"))),
+        );
         list(&mut out, &report.warnings);
     }
     out.push(String::new());
     if report.problems.is_empty() {
-        out.push(ui.paint(
-            Style::Green,
-            &format!("✓ ready for target `{}`", report.target.name()),
-        ));
+        out.push(ui.paint(Style::Green, &format!("✓ ready for target `{}`", report.target.name())));
     } else {
-        let heading = format!(
-            "✗ {} for target `{}`:",
-            plural(report.problems.len(), "problem"),
-            report.target.name()
-        );
+        let heading =
+            format!("✗ {} for target `{}`:", plural(report.problems.len(), "problem"), report.target.name());
         out.push(ui.paint(Style::Red, &heading));
         list(&mut out, &report.problems);
     }
@@ -531,19 +460,12 @@ fn render(cx: &Context, report: &Report) -> String {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
 fn to_json(report: &Report) -> serde_json::Value {
     let problems = |items: &[Problem]| -> Vec<serde_json::Value> {
-        items
-            .iter()
-            .map(|p| json!({ "what": p.what, "fix": p.fix }))
-            .collect()
+        items.iter().map(|p| json!({ "what": p.what, "fix": p.fix })).collect()
     };
     let (cluster_state, cluster_detail) = match &report.cluster {
         Cluster::NoMinikube => ("minikube_missing", None),
@@ -590,35 +512,22 @@ mod tests {
 
     #[test]
     fn env_keys_never_include_values_or_comments() {
-        let text =
-            "# LLM_API_KEY=sk-example\nexport JWT_SECRET=abc=def\n\nDATABASE_URL = postgres://x\n";
+        let text = "# LLM_API_KEY=sk-example\nexport JWT_SECRET=abc=def\n\nDATABASE_URL = postgres://x\n";
         assert_eq!(env_keys(text), ["JWT_SECRET", "DATABASE_URL"]);
     }
 
     #[test]
     fn minikube_status_json_and_prose_are_both_understood() {
         let out = |status: i32, stdout: &str, stderr: &str| {
-            Ok(Output {
-                status: Some(status),
-                stdout: stdout.into(),
-                stderr: stderr.into(),
-                dry_run: false,
-            })
+            Ok(Output { status: Some(status), stdout: stdout.into(), stderr: stderr.into(), dry_run: false })
         };
         let running = r#"{"Name":"todo","Host":"Running","Kubelet":"Running","APIServer":"Running","Kubeconfig":"Configured","Worker":false}"#;
-        assert!(matches!(
-            read_cluster(out(0, running, "")),
-            Cluster::Running
-        ));
+        assert!(matches!(read_cluster(out(0, running, "")), Cluster::Running));
         let stopped = r#"{"Name":"todo","Host":"Stopped","Kubelet":"Stopped","APIServer":"Stopped","Kubeconfig":"Stopped","Worker":false}"#;
         assert!(
             matches!(read_cluster(out(7, stopped, "")), Cluster::Stopped(s) if s == "host Stopped, API server Stopped")
         );
-        let missing =
-            "* Profile \"todo\" not found. Run \"minikube profile list\" to view all profiles.";
-        assert!(matches!(
-            read_cluster(out(85, missing, "")),
-            Cluster::NotCreated
-        ));
+        let missing = "* Profile \"todo\" not found. Run \"minikube profile list\" to view all profiles.";
+        assert!(matches!(read_cluster(out(85, missing, "")), Cluster::NotCreated));
     }
 }

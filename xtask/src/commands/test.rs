@@ -15,7 +15,7 @@ use crate::runner::Cmd;
 /// (unit tests, API integration tests, xtask flows against scripted fakes of the cluster tools).
 /// Suites that need real tools report what they skipped and why; with `--require-tools` (as CI
 /// runs it) a missing tool fails the run instead. Resume a failed run with `--from PHASE`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 pub struct Args {
     /// Fail instead of skipping when a real tool a test needs is missing (CI sets this)
     #[arg(long)]
@@ -30,14 +30,91 @@ pub struct Args {
 pub const REQUIRE_TOOLS_ENV: &str = "TODO_REQUIRE_TOOLS";
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
-    let pipeline = Pipeline::new(vec![
+    let mut phases: Vec<Box<dyn Phase>> = vec![
         Box::new(Compile),
-        Box::new(Workspace {
-            require_tools: args.require_tools,
-            cargo_args: args.cargo_args.clone(),
-        }),
-    ]);
-    pipeline.run(cx)
+        Box::new(Workspace { require_tools: args.require_tools, cargo_args: args.cargo_args.clone() }),
+    ];
+    for suite in suites() {
+        phases.push(Box::new(SuitePhase { suite, require_tools: args.require_tools }));
+    }
+    Pipeline::new(phases).run(cx)
+}
+
+/// The real-tool suites, in the order they run; each issue that adds one registers it here.
+fn suites() -> Vec<Suite> {
+    Vec::new()
+}
+
+/// A test suite that drives real tools (a container engine, helm 3 and 4, Chromium). Its tests
+/// are `#[ignore]`d so plain `cargo test` passes anywhere; the suite runs them when its tools are
+/// present, and otherwise is skipped with the reason, or fails under `--require-tools`.
+pub struct Suite {
+    /// The phase name, for `--from`.
+    pub name: &'static str,
+    /// What the suite proves, in one line.
+    pub about: &'static str,
+    /// What the suite needs that this machine lacks, each with how to get it.
+    pub requires: fn(&Context) -> Vec<Missing>,
+    /// How to run it, e.g. `cargo test -p xtask --test chart -- --ignored`.
+    pub command: fn(&Context) -> Cmd,
+}
+
+pub struct Missing {
+    pub what: String,
+    pub fix: String,
+}
+
+impl Missing {
+    /// A program that must be on PATH; `None` when it is.
+    pub fn program(program: &str, fix: &str) -> Option<Missing> {
+        which::which(program)
+            .is_err()
+            .then(|| Missing { what: format!("`{program}` on PATH"), fix: fix.to_owned() })
+    }
+}
+
+struct SuitePhase {
+    suite: Suite,
+    require_tools: bool,
+}
+
+impl Phase for SuitePhase {
+    fn name(&self) -> &'static str {
+        self.suite.name
+    }
+
+    fn needs(&self) -> &'static [&'static str] {
+        &["compile"]
+    }
+
+    fn run(&self, cx: &Context) -> Result<Outcome> {
+        let missing = (self.suite.requires)(cx);
+        if !missing.is_empty() {
+            let what: Vec<&str> = missing.iter().map(|m| m.what.as_str()).collect();
+            let fixes: Vec<String> = missing.iter().map(|m| format!("  {}: {}", m.what, m.fix)).collect();
+            if self.require_tools {
+                anyhow::bail!(
+                    "the {} suite ({}) cannot run without {}; --require-tools forbids skipping it\n{}",
+                    self.suite.name,
+                    self.suite.about,
+                    what.join(", "),
+                    fixes.join("\n")
+                );
+            }
+            let (name, about) = (self.suite.name, self.suite.about);
+            cx.ui.warn(&format!("skipping the {name} suite ({about}): it needs {}", what.join(", ")));
+            for fix in &fixes {
+                cx.ui.info(fix);
+            }
+            return Ok(Outcome::Skipped(format!("needs {}", what.join(", "))));
+        }
+        let mut cmd = (self.suite.command)(cx);
+        if self.require_tools {
+            cmd = cmd.env(REQUIRE_TOOLS_ENV, "1");
+        }
+        cx.run(cmd.timeout(Duration::from_secs(60 * 60)))?;
+        Ok(Outcome::Done)
+    }
 }
 
 /// Builds every test target first, so compile errors surface before minutes of tests, and the
@@ -83,5 +160,69 @@ impl Phase for Workspace {
             .hint("rerun one test with `cargo test -p <crate> <test name> -- --nocapture`");
         cx.run(cmd)?;
         Ok(Outcome::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::GlobalOpts;
+    use crate::ui::Ui;
+
+    fn suite(requires: fn(&Context) -> Vec<Missing>) -> Suite {
+        Suite {
+            name: "chart",
+            about: "helm lints the chart",
+            requires,
+            command: |cx| Cmd::from(cmd!(cx.sh, "sh -c 'echo suite ran; test \"$TODO_REQUIRE_TOOLS\" = 1'")),
+        }
+    }
+
+    fn nothing_missing(_: &Context) -> Vec<Missing> {
+        Vec::new()
+    }
+
+    fn helm_missing(_: &Context) -> Vec<Missing> {
+        vec![Missing { what: "`helm4` on PATH".into(), fix: "bash ci/helm.sh".into() }]
+    }
+
+    fn context() -> (Context, crate::ui::Capture) {
+        let (ui, _out, err) = Ui::capture(false, false);
+        let root = camino::Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        (Context::new(root, GlobalOpts::default(), ui).unwrap(), err)
+    }
+
+    #[test]
+    fn a_suite_missing_a_tool_is_skipped_with_the_reason_and_the_fix() {
+        let (cx, err) = context();
+        let phase = SuitePhase { suite: suite(helm_missing), require_tools: false };
+        assert_eq!(phase.run(&cx).unwrap(), Outcome::Skipped("needs `helm4` on PATH".into()));
+        assert!(
+            err.text().contains("skipping the chart suite (helm lints the chart): it needs `helm4` on PATH")
+        );
+        assert!(err.text().contains("`helm4` on PATH: bash ci/helm.sh"));
+    }
+
+    #[test]
+    fn require_tools_turns_a_skip_into_a_failure() {
+        let (cx, _) = context();
+        let phase = SuitePhase { suite: suite(helm_missing), require_tools: true };
+        let error = phase.run(&cx).unwrap_err().to_string();
+        assert!(
+            error.contains("cannot run without `helm4` on PATH; --require-tools forbids skipping it"),
+            "{error}"
+        );
+        assert!(error.contains("bash ci/helm.sh"), "{error}");
+    }
+
+    #[test]
+    fn a_suite_with_its_tools_runs_and_sees_require_tools() {
+        let (cx, err) = context();
+        let phase = SuitePhase { suite: suite(nothing_missing), require_tools: true };
+        assert_eq!(phase.run(&cx).unwrap(), Outcome::Done);
+        assert!(err.text().contains("│ suite ran"), "{}", err.text());
+        // Without --require-tools the variable is unset, and this suite's command fails.
+        let phase = SuitePhase { suite: suite(nothing_missing), require_tools: false };
+        assert!(phase.run(&cx).is_err());
     }
 }

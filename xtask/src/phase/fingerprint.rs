@@ -27,9 +27,7 @@ impl Fingerprint {
     const PRIME: u128 = 0x0000000001000000000000000000013b;
 
     pub fn new() -> Fingerprint {
-        Fingerprint {
-            state: Fingerprint::OFFSET,
-        }
+        Fingerprint { state: Fingerprint::OFFSET }
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
@@ -84,11 +82,7 @@ fn collect_files(root: &Utf8Path, rel: &str, out: &mut Vec<String>) -> Result<()
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let path = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
+        let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
         let kind = entry.file_type()?;
         if kind.is_dir() {
             if !IGNORED_DIRS.contains(&name.as_str()) {
@@ -115,13 +109,7 @@ mod tests {
         fs::write(root.join("src/nested/b.rs"), "fn b() {}").unwrap();
         fs::write(root.join("src/target/out.o"), "build output").unwrap();
 
-        let hash = || {
-            Fingerprint::new()
-                .tree(root, "src")
-                .unwrap()
-                .value("tag", "x")
-                .hex()
-        };
+        let hash = || Fingerprint::new().tree(root, "src").unwrap().value("tag", "x").hex();
         let first = hash();
         assert_eq!(first, hash());
         assert_eq!(first.len(), 32);
@@ -149,9 +137,6 @@ mod tests {
         // Image tags and phase records written by an older xtask must stay valid: pinned values
         // (computed independently with the FNV-1a 128 reference constants).
         assert_eq!(Fingerprint::new().hex(), "6c62272e07bb014262b821756295c58d");
-        assert_eq!(
-            Fingerprint::new().value("k", "v").hex(),
-            "6b7cb50ec7e42bacdb3c90b3a4664c0e"
-        );
+        assert_eq!(Fingerprint::new().value("k", "v").hex(), "6b7cb50ec7e42bacdb3c90b3a4664c0e");
     }
 }

@@ -58,18 +58,14 @@ impl Pipeline {
             true => Some(cx.config()?.budgets),
             false => None,
         };
-        cx.ui
-            .event(json!({ "event": "pipeline_start", "phases": self.names() }));
+        cx.ui.event(json!({ "event": "pipeline_start", "phases": self.names() }));
 
         let started = Instant::now();
         let mut rows = Vec::new();
         let mut did_work: Vec<&'static str> = Vec::new();
         let mut failure = None;
         for (i, phase) in self.phases.iter().enumerate() {
-            let budget = phase
-                .budget()
-                .zip(budgets)
-                .map(|(kind, budgets)| budgets.get(kind));
+            let budget = phase.budget().zip(budgets).map(|(kind, budgets)| budgets.get(kind));
             let mut row = Row {
                 phase: phase.name(),
                 status: Status::NotRun,
@@ -106,11 +102,7 @@ impl Pipeline {
                         let record = Record::new(RecordStatus::Failed, None, millis(row.duration));
                         store.put(phase.name(), &record)?;
                     }
-                    cx.ui.error(&format!(
-                        "{} failed after {}",
-                        row.phase,
-                        fmt_duration(row.duration)
-                    ));
+                    cx.ui.error(&format!("{} failed after {}", row.phase, fmt_duration(row.duration)));
                     cx.ui.event(json!({
                         "event": "phase_fail",
                         "phase": row.phase,
@@ -153,16 +145,12 @@ impl Pipeline {
         let Some(from) = &cx.opts.from else {
             return Ok(0);
         };
-        let start = self
-            .phases
-            .iter()
-            .position(|phase| phase.name() == from)
-            .ok_or_else(|| {
-                anyhow!(
-                    "`--from {from}`: this command has no phase `{from}`; its phases are: {}",
-                    self.names().join(", ")
-                )
-            })?;
+        let start = self.phases.iter().position(|phase| phase.name() == from).ok_or_else(|| {
+            anyhow!(
+                "`--from {from}`: this command has no phase `{from}`; its phases are: {}",
+                self.names().join(", ")
+            )
+        })?;
         for phase in &self.phases[..start] {
             let name = phase.name();
             match store.get(name).map(|record| record.status) {
@@ -204,9 +192,7 @@ fn run_phase(
     let upstream_changed = phase.needs().iter().find(|need| did_work.contains(need));
     let mut rerun_reason = None;
     if let (Some(fingerprint), None) = (&fingerprint, upstream_changed) {
-        let last = store
-            .get(name)
-            .filter(|record| record.status == RecordStatus::Succeeded);
+        let last = store.get(name).filter(|record| record.status == RecordStatus::Succeeded);
         if let Some(last) = last.filter(|record| record.fingerprint.as_ref() == Some(fingerprint)) {
             if cx.opts.force {
                 rerun_reason = Some("unchanged, redone because of --force".to_owned());
@@ -227,8 +213,7 @@ fn run_phase(
     if let Some(reason) = &rerun_reason {
         cx.ui.detail(&format!("  ({reason})"));
     }
-    cx.ui
-        .event(json!({ "event": "phase_start", "phase": name }));
+    cx.ui.event(json!({ "event": "phase_start", "phase": name }));
     let started = Instant::now();
     let outcome = phase.run(cx)?;
     let (status, record_status) = match outcome {
@@ -240,27 +225,17 @@ fn run_phase(
     };
     row.status = status;
     if !cx.runner.dry_run() {
-        store.put(
-            name,
-            &Record::new(record_status, fingerprint, millis(started.elapsed())),
-        )?;
+        store.put(name, &Record::new(record_status, fingerprint, millis(started.elapsed())))?;
     }
     Ok(())
 }
 
 fn announce_finish(cx: &Context, row: &Row) {
     let over = row.budget.is_some_and(|budget| row.duration > budget);
-    let verb = if cx.runner.dry_run() {
-        "planned"
-    } else {
-        "done"
-    };
+    let verb = if cx.runner.dry_run() { "planned" } else { "done" };
     let mut text = format!("{} {verb} in {}", row.phase, fmt_duration(row.duration));
     if over {
-        text.push_str(&format!(
-            " (over its budget of {})",
-            fmt_duration(row.budget.unwrap())
-        ));
+        text.push_str(&format!(" (over its budget of {})", fmt_duration(row.budget.unwrap())));
     }
     cx.ui.success(&text);
     cx.ui.event(json!({
@@ -273,12 +248,8 @@ fn announce_finish(cx: &Context, row: &Row) {
 }
 
 fn announce_skip(cx: &Context, row: &Row) {
-    cx.ui.info(&cx.ui.paint(
-        Style::Dim,
-        &format!("– {} skipped: {}", row.phase, row.note),
-    ));
-    cx.ui
-        .event(json!({ "event": "phase_skip", "phase": row.phase, "reason": row.note }));
+    cx.ui.info(&cx.ui.paint(Style::Dim, &format!("– {} skipped: {}", row.phase, row.note)));
+    cx.ui.event(json!({ "event": "phase_skip", "phase": row.phase, "reason": row.note }));
 }
 
 fn print_summary(cx: &Context, rows: &[Row], total: Duration) {
@@ -295,17 +266,10 @@ fn print_summary(cx: &Context, rows: &[Row], total: Duration) {
             Status::Skipped | Status::NotRun => "-".to_owned(),
         };
         let budget = row.budget.map_or("-".to_owned(), fmt_duration);
-        let note = if over {
-            format!("over budget; {}", row.note)
-        } else {
-            row.note.clone()
-        };
+        let note = if over { format!("over budget; {}", row.note) } else { row.note.clone() };
         table.row(vec![
             (row.phase.to_owned(), None),
-            (
-                status_word(row.status, cx.runner.dry_run()).to_owned(),
-                Some(result_style),
-            ),
+            (status_word(row.status, cx.runner.dry_run()).to_owned(), Some(result_style)),
             (time, over.then_some(Style::Yellow)),
             (budget, None),
             (note.trim_end_matches("; ").to_owned(), None),
@@ -357,9 +321,7 @@ fn millis(duration: Duration) -> u64 {
 }
 
 fn ago(unix_secs: u64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let secs = now.saturating_sub(unix_secs);
     match secs {
         0..60 => format!("{secs}s ago"),
@@ -437,17 +399,8 @@ mod tests {
                 outputs_present: Rc::new(Cell::new(true)),
                 log: log.clone(),
             };
-            let phases = vec![
-                probe("build", &[]),
-                probe("deploy", &["build"]),
-                probe("verify", &["deploy"]),
-            ];
-            Fixture {
-                _dir: dir,
-                root,
-                log,
-                phases,
-            }
+            let phases = vec![probe("build", &[]), probe("deploy", &["build"]), probe("verify", &["deploy"])];
+            Fixture { _dir: dir, root, log, phases }
         }
 
         fn phase(&self, name: &str) -> &Probe {
@@ -461,27 +414,18 @@ mod tests {
         }
 
         /// Runs a pipeline of only these phases, as a narrower command would.
-        fn run_phases(
-            &self,
-            names: &[&str],
-            opts: GlobalOpts,
-        ) -> (Vec<&'static str>, Result<()>, String) {
+        fn run_phases(&self, names: &[&str], opts: GlobalOpts) -> (Vec<&'static str>, Result<()>, String) {
             self.log.borrow_mut().clear();
             let (ui, _out, err): (Ui, Capture, Capture) = Ui::capture(false, false);
             let cx = Context::new(self.root.clone(), opts, ui).unwrap();
-            let phases = names
-                .iter()
-                .map(|name| Box::new(self.phase(name).clone()) as Box<dyn Phase>);
+            let phases = names.iter().map(|name| Box::new(self.phase(name).clone()) as Box<dyn Phase>);
             let result = Pipeline::new(phases.collect()).run(&cx);
             (self.log.borrow().clone(), result, err.text())
         }
     }
 
     fn from(phase: &str) -> GlobalOpts {
-        GlobalOpts {
-            from: Some(phase.to_owned()),
-            ..GlobalOpts::default()
-        }
+        GlobalOpts { from: Some(phase.to_owned()), ..GlobalOpts::default() }
     }
 
     #[test]
@@ -494,16 +438,10 @@ mod tests {
         let (ran, result, printed) = fx.run(GlobalOpts::default());
         result.unwrap();
         assert!(ran.is_empty(), "{ran:?}");
-        assert!(
-            printed.contains("– build skipped: unchanged since"),
-            "{printed}"
-        );
+        assert!(printed.contains("– build skipped: unchanged since"), "{printed}");
         assert!(printed.contains("0 done, 3 skipped, 0 failed"), "{printed}");
 
-        let (ran, result, _) = fx.run(GlobalOpts {
-            force: true,
-            ..GlobalOpts::default()
-        });
+        let (ran, result, _) = fx.run(GlobalOpts { force: true, ..GlobalOpts::default() });
         result.unwrap();
         assert_eq!(ran, ["build", "deploy", "verify"]);
     }
@@ -524,10 +462,7 @@ mod tests {
         fx.run(GlobalOpts::default()).1.unwrap();
         // `build` alone reruns with new inputs (as `cargo xtask containerize` would) ...
         fx.phase("build").input.set(5);
-        assert_eq!(
-            fx.run_phases(&["build"], GlobalOpts::default()).0,
-            ["build"]
-        );
+        assert_eq!(fx.run_phases(&["build"], GlobalOpts::default()).0, ["build"]);
         // ... so the next full run redoes what needs it, though `build` itself is unchanged now.
         let (ran, result, _) = fx.run(GlobalOpts::default());
         result.unwrap();
@@ -554,30 +489,19 @@ mod tests {
         assert!(error.contains("phase `deploy` failed after"), "{error}");
         assert!(error.contains("--from deploy`"), "{error}");
         assert!(error.contains("deploy broke"), "{error}");
-        assert!(
-            printed.contains("1 done, 0 skipped, 1 failed, 1 not run"),
-            "{printed}"
-        );
+        assert!(printed.contains("1 done, 0 skipped, 1 failed, 1 not run"), "{printed}");
 
         // Resuming past the failed phase is refused.
         let (ran, result, _) = fx.run(from("verify"));
         assert!(ran.is_empty());
-        assert!(
-            result
-                .unwrap_err()
-                .to_string()
-                .contains("`deploy` failed on its last run")
-        );
+        assert!(result.unwrap_err().to_string().contains("`deploy` failed on its last run"));
 
         fx.phase("deploy").fail.set(false);
         fx.phase("build").input.set(9); // changed, but before --from: not rerun
         let (ran, result, printed) = fx.run(from("deploy"));
         result.unwrap();
         assert_eq!(ran, ["deploy", "verify"]);
-        assert!(
-            printed.contains("– build skipped: before --from deploy"),
-            "{printed}"
-        );
+        assert!(printed.contains("– build skipped: before --from deploy"), "{printed}");
     }
 
     #[test]
@@ -595,12 +519,7 @@ mod tests {
     #[test]
     fn a_dry_run_records_nothing() {
         let fx = Fixture::new();
-        fx.run(GlobalOpts {
-            dry_run: true,
-            ..GlobalOpts::default()
-        })
-        .1
-        .unwrap();
+        fx.run(GlobalOpts { dry_run: true, ..GlobalOpts::default() }).1.unwrap();
         let (ran, _, _) = fx.run(GlobalOpts::default());
         assert_eq!(ran, ["build", "deploy", "verify"]);
     }

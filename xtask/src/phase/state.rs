@@ -26,15 +26,8 @@ pub struct Record {
 
 impl Record {
     pub fn new(status: RecordStatus, fingerprint: Option<String>, duration_ms: u64) -> Record {
-        let finished_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Record {
-            status,
-            fingerprint,
-            finished_at,
-            duration_ms,
-        }
+        let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Record { status, fingerprint, finished_at, duration_ms }
     }
 }
 
@@ -62,8 +55,7 @@ impl StateStore {
         let path = self.path(phase);
         // Write then rename: an interrupted write never leaves a half record behind.
         let tmp = path.with_extension("json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(record)?)
-            .with_context(|| format!("cannot write {tmp}"))?;
+        fs::write(&tmp, serde_json::to_vec_pretty(record)?).with_context(|| format!("cannot write {tmp}"))?;
         fs::rename(&tmp, &path).with_context(|| format!("cannot write {path}"))?;
         Ok(())
     }

@@ -14,16 +14,8 @@ use std::process::Command;
 
 use serde::Serialize;
 
-pub const TOOLS: [&str; 8] = [
-    "cargo",
-    "docker",
-    "podman",
-    "minikube",
-    "helm",
-    "kubectl",
-    "kubectl-ai",
-    "kagent",
-];
+pub const TOOLS: [&str; 8] =
+    ["cargo", "docker", "podman", "minikube", "helm", "kubectl", "kubectl-ai", "kagent"];
 
 /// What a fake tool answers to one call.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -39,18 +31,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(stdout: &str) -> Reply {
-        Reply {
-            stdout: stdout.to_owned(),
-            ..Reply::default()
-        }
+        Reply { stdout: stdout.to_owned(), ..Reply::default() }
     }
 
     pub fn fail(exit: u8, stderr: &str) -> Reply {
-        Reply {
-            stderr: stderr.to_owned(),
-            exit,
-            ..Reply::default()
-        }
+        Reply { stderr: stderr.to_owned(), exit, ..Reply::default() }
     }
 
     pub fn exit(mut self, exit: u8) -> Reply {
@@ -206,11 +191,7 @@ impl World {
     /// `tool` answers calls whose argv starts with `args` ("*" matches any one argument) with
     /// `reply`, overriding what earlier rules said.
     pub fn on(&mut self, tool: &str, args: &[&str], reply: Reply) -> &mut World {
-        let rule = Rule {
-            tool: tool.to_owned(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            reply,
-        };
+        let rule = Rule { tool: tool.to_owned(), args: args.iter().map(|a| a.to_string()).collect(), reply };
         self.rules.insert(0, rule);
         self
     }
@@ -224,11 +205,7 @@ impl World {
             .enumerate()
             .map(|(i, mut reply)| {
                 reply.times = (i + 1 < count).then_some(1);
-                Rule {
-                    tool: tool.to_owned(),
-                    args: args.iter().map(|a| a.to_string()).collect(),
-                    reply,
-                }
+                Rule { tool: tool.to_owned(), args: args.iter().map(|a| a.to_string()).collect(), reply }
             })
             .collect();
         self.rules.splice(0..0, rules);
@@ -255,10 +232,7 @@ impl World {
     /// Runs the real xtask binary in this world: its PATH holds only the fakes, its environment
     /// only what the world sets.
     pub fn xtask(&self, args: &[&str]) -> Run {
-        let scenario = Scenario {
-            record_env: &self.record_env,
-            rule: &self.rules,
-        };
+        let scenario = Scenario { record_env: &self.record_env, rule: &self.rules };
         std::fs::write(&self.scenario, toml::to_string(&scenario).unwrap()).unwrap();
         let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(args)
@@ -305,10 +279,7 @@ impl World {
 
     /// Hides the calls so far from [`World::calls`]; the fakes keep counting them for `on_seq`.
     pub fn clear_calls(&self) {
-        let total = std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .count();
+        let total = std::fs::read_to_string(&self.log).unwrap_or_default().lines().count();
         self.calls_seen.set(total);
     }
 }
@@ -317,16 +288,11 @@ impl World {
 pub fn normalize_durations(text: &str) -> String {
     let mut out = String::new();
     for token in text.split_inclusive(|c: char| c.is_whitespace() || c == '(' || c == ')') {
-        let (word, tail) = token.split_at(
-            token
-                .trim_end_matches(|c: char| c.is_whitespace() || c == '(' || c == ')')
-                .len(),
-        );
+        let (word, tail) =
+            token.split_at(token.trim_end_matches(|c: char| c.is_whitespace() || c == '(' || c == ')').len());
         let is_duration = word.ends_with('s')
             && word.len() > 1
-            && word[..word.len() - 1]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == 'm' || c == 'h');
+            && word[..word.len() - 1].chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'm' || c == 'h');
         if is_duration && word.starts_with(|c: char| c.is_ascii_digit()) {
             out.push_str("<T>");
         } else {
