@@ -47,6 +47,10 @@ pub trait Phase {
 pub enum Outcome {
     /// The phase did its work (and may have changed what later phases depend on).
     Done,
-    /// There was nothing to do, for the reason given.
+    /// What the phase produces was already in place, for the reason given: a success that changed
+    /// nothing, so the phases after it need not rerun.
+    UpToDate(String),
+    /// The phase could not run here, for the reason given (e.g. a tool is missing): not a
+    /// success, so it is tried again next time.
     Skipped(String),
 }

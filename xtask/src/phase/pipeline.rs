@@ -88,9 +88,11 @@ impl Pipeline {
             let result = run_phase(cx, &store, phase.as_ref(), &did_work, &mut row);
             row.duration = phase_started.elapsed();
             match result {
-                Ok(()) => {
-                    if row.status == Status::Done {
+                Ok(changed) => {
+                    if changed {
                         did_work.push(phase.name());
+                    }
+                    if row.status == Status::Done {
                         announce_finish(cx, &row);
                     } else {
                         announce_skip(cx, &row);
@@ -168,14 +170,15 @@ impl Pipeline {
     }
 }
 
-/// Runs one phase unless it is unchanged; fills in `row`'s status and note.
+/// Runs one phase unless it is unchanged; fills in `row`'s status and note. Returns whether its
+/// result changed, which makes the phases needing it rerun.
 fn run_phase(
     cx: &Context,
     store: &StateStore,
     phase: &dyn Phase,
     did_work: &[&str],
     row: &mut Row,
-) -> Result<()> {
+) -> Result<bool> {
     let name = phase.name();
     let fingerprint = match phase.fingerprint(cx)? {
         None => None,
@@ -190,19 +193,20 @@ fn run_phase(
     };
 
     let upstream_changed = phase.needs().iter().find(|need| did_work.contains(need));
+    let last_success = store.get(name).filter(|record| record.status == RecordStatus::Succeeded);
     let mut rerun_reason = None;
-    if let (Some(fingerprint), None) = (&fingerprint, upstream_changed) {
-        let last = store.get(name).filter(|record| record.status == RecordStatus::Succeeded);
-        if let Some(last) = last.filter(|record| record.fingerprint.as_ref() == Some(fingerprint)) {
-            if cx.opts.force {
-                rerun_reason = Some("unchanged, redone because of --force".to_owned());
-            } else if phase.outputs_present(cx)? {
-                row.status = Status::Skipped;
-                row.note = format!("unchanged since {}", ago(last.finished_at));
-                return Ok(());
-            } else {
-                rerun_reason = Some("unchanged, but its outputs are gone".to_owned());
-            }
+    let unchanged = last_success.as_ref().filter(|record| {
+        upstream_changed.is_none() && fingerprint.is_some() && record.fingerprint == fingerprint
+    });
+    if let Some(last) = unchanged {
+        if cx.opts.force {
+            rerun_reason = Some("unchanged, redone because of --force".to_owned());
+        } else if phase.outputs_present(cx)? {
+            row.status = Status::Skipped;
+            row.note = format!("unchanged since {}", ago(last.finished_at));
+            return Ok(false);
+        } else {
+            rerun_reason = Some("unchanged, but its outputs are gone".to_owned());
         }
     }
 
@@ -216,18 +220,24 @@ fn run_phase(
     cx.ui.event(json!({ "event": "phase_start", "phase": name }));
     let started = Instant::now();
     let outcome = phase.run(cx)?;
-    let (status, record_status) = match outcome {
-        Outcome::Done => (Status::Done, RecordStatus::Succeeded),
+    let fingerprint_changed =
+        fingerprint.is_some() && last_success.and_then(|record| record.fingerprint) != fingerprint;
+    let (status, record_status, changed) = match outcome {
+        Outcome::Done => (Status::Done, RecordStatus::Succeeded, true),
+        Outcome::UpToDate(reason) => {
+            row.note = reason;
+            (Status::Skipped, RecordStatus::Succeeded, fingerprint_changed)
+        }
         Outcome::Skipped(reason) => {
             row.note = reason;
-            (Status::Skipped, RecordStatus::Skipped)
+            (Status::Skipped, RecordStatus::Skipped, false)
         }
     };
     row.status = status;
     if !cx.runner.dry_run() {
         store.put(name, &Record::new(record_status, fingerprint, millis(started.elapsed())))?;
     }
-    Ok(())
+    Ok(changed)
 }
 
 fn announce_finish(cx: &Context, row: &Row) {
@@ -350,6 +360,8 @@ mod tests {
         needs: &'static [&'static str],
         input: Rc<Cell<u32>>,
         fail: Rc<Cell<bool>>,
+        /// Answer `UpToDate` instead of `Done`.
+        up_to_date: Rc<Cell<bool>>,
         outputs_present: Rc<Cell<bool>>,
         log: Rc<RefCell<Vec<&'static str>>>,
     }
@@ -374,6 +386,9 @@ mod tests {
             if self.fail.get() {
                 bail!("{} broke", self.name);
             }
+            if self.up_to_date.get() {
+                return Ok(Outcome::UpToDate("already there".into()));
+            }
             Ok(Outcome::Done)
         }
     }
@@ -396,6 +411,7 @@ mod tests {
                 needs,
                 input: Rc::new(Cell::new(1)),
                 fail: Rc::new(Cell::new(false)),
+                up_to_date: Rc::new(Cell::new(false)),
                 outputs_present: Rc::new(Cell::new(true)),
                 log: log.clone(),
             };
@@ -467,6 +483,30 @@ mod tests {
         let (ran, result, _) = fx.run(GlobalOpts::default());
         result.unwrap();
         assert_eq!(ran, ["deploy", "verify"]);
+    }
+
+    #[test]
+    fn an_up_to_date_phase_is_a_success_to_skip_on_and_its_changes_still_propagate() {
+        let fx = Fixture::new();
+        fx.phase("build").up_to_date.set(true);
+        let (ran, result, printed) = fx.run(GlobalOpts::default());
+        result.unwrap();
+        assert_eq!(ran, ["build", "deploy", "verify"]);
+        assert!(printed.contains("– build skipped: already there"), "{printed}");
+        let (ran, _, printed) = fx.run(GlobalOpts::default());
+        assert!(ran.is_empty(), "an up-to-date result is a success to skip on: {ran:?}");
+        assert!(printed.contains("– build skipped: unchanged since"), "{printed}");
+
+        // New inputs whose result already exists (a reverted change: its image is still there):
+        // nothing to redo in `build`, but what `deploy` deploys has changed.
+        fx.phase("build").input.set(2);
+        let (ran, _, _) = fx.run(GlobalOpts::default());
+        assert_eq!(ran, ["build", "deploy", "verify"]);
+        let (ran, _, _) = fx.run(GlobalOpts { dry_run: true, ..GlobalOpts::default() });
+        assert!(ran.is_empty(), "{ran:?}");
+        fx.phase("build").input.set(3);
+        let (ran, _, _) = fx.run(GlobalOpts { dry_run: true, ..GlobalOpts::default() });
+        assert_eq!(ran, ["build", "deploy", "verify"], "a dry run plans the same");
     }
 
     #[test]
