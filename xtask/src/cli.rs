@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{doctor, test};
+use crate::commands::{containerize, doctor, test};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,6 +52,7 @@ pub struct GlobalOpts {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Doctor(doctor::Args),
+    Containerize(containerize::Args),
     Test(test::Args),
 }
 

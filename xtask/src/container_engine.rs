@@ -6,15 +6,35 @@ use std::time::Duration;
 use serde_json::json;
 use xshell::{Shell, cmd};
 
+use crate::context::Context;
 use crate::runner::{Cmd, Runner};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
     Docker,
     Podman,
 }
 
 impl Engine {
+    /// Answers 0 when `reference` exists in the engine's store.
+    pub fn image_exists(self, sh: &Shell, reference: &str) -> Cmd {
+        let cmd = match self {
+            // `podman image exists` says yes/no without printing; docker has only `inspect`.
+            Engine::Docker => cmd!(sh, "docker image inspect --format {ID_FORMAT} {reference}"),
+            Engine::Podman => cmd!(sh, "podman image exists {reference}"),
+        };
+        Cmd::from(cmd).read_only().quiet().allow_failure().timeout(Duration::from_secs(30))
+    }
+
+    /// Prints the image's size in bytes.
+    pub fn image_size(self, sh: &Shell, reference: &str) -> Cmd {
+        let program = self.program();
+        Cmd::from(cmd!(sh, "{program} image inspect --format {SIZE_FORMAT} {reference}"))
+            .read_only()
+            .quiet()
+            .timeout(Duration::from_secs(30))
+    }
+
     pub fn program(self) -> &'static str {
         match self {
             Engine::Docker => "docker",
@@ -56,6 +76,38 @@ impl Probe {
             "fix": (!self.reachable).then(|| self.engine.start_hint()),
         })
     }
+}
+
+const ID_FORMAT: &str = "{{.Id}}";
+const SIZE_FORMAT: &str = "{{.Size}}";
+
+/// The engine to use: the one asked for, which must answer, or else docker when its daemon
+/// answers, else podman. Fails with what each engine said and how to get one answering.
+pub fn resolve(cx: &Context, requested: Option<Engine>) -> anyhow::Result<Engine> {
+    let candidates = match requested {
+        Some(engine) => vec![engine],
+        None => vec![Engine::Docker, Engine::Podman],
+    };
+    let mut reasons = Vec::new();
+    for engine in candidates {
+        if which::which(engine.program()).is_err() {
+            let tool = crate::tools::Tool::by_program(engine.program()).expect("engines are tools");
+            reasons.push(format!("{}: not installed (install: {})", engine.program(), tool.install_hint()));
+            continue;
+        }
+        let probe = probe(&cx.runner, engine, probe_cmd(&cx.sh, engine));
+        if probe.reachable {
+            cx.ui.detail(&format!("  using {} ({})", engine.program(), probe.detail));
+            return Ok(engine);
+        }
+        reasons.push(format!(
+            "{}: does not answer: {} (fix: {})",
+            engine.program(),
+            probe.detail,
+            engine.start_hint()
+        ));
+    }
+    anyhow::bail!("no container engine to build with:\n  {}", reasons.join("\n  "))
 }
 
 /// The command that answers only when the engine itself (not just its CLI) works.

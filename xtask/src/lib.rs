@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod container_engine;
 pub mod context;
+pub mod images;
 pub mod phase;
 pub mod runner;
 pub mod secret;
@@ -27,6 +28,7 @@ pub fn main() -> ExitCode {
     let ui = Ui::stdio(cli.global.json, cli.global.verbose);
     let result = Context::new(context::project_root(), cli.global.clone(), ui.clone()).and_then(|cx| {
         match &cli.command {
+            Command::Containerize(args) => commands::containerize::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
         }

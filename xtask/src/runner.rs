@@ -53,6 +53,7 @@ pub struct Cmd {
     hint: Option<String>,
     quiet: bool,
     allow_failure: bool,
+    label: Option<String>,
 }
 
 impl From<xshell::Cmd<'_>> for Cmd {
@@ -71,6 +72,7 @@ impl From<xshell::Cmd<'_>> for Cmd {
             hint: None,
             quiet: false,
             allow_failure: false,
+            label: None,
         }
     }
 }
@@ -123,6 +125,12 @@ impl Cmd {
     /// A non-zero exit is returned in [`Output::status`] instead of as an error.
     pub fn allow_failure(mut self) -> Cmd {
         self.allow_failure = true;
+        self
+    }
+
+    /// Prefix for each streamed output line, so commands running side by side stay readable.
+    pub fn label(mut self, label: impl Into<String>) -> Cmd {
+        self.label = Some(label.into());
         self
     }
 
@@ -211,6 +219,8 @@ pub struct CommandError {
     pub failure: Failure,
     pub tail: Vec<String>,
     pub hint: Option<String>,
+    /// Everything the command printed (redacted), for callers that diagnose the failure.
+    pub output: Output,
 }
 
 impl std::error::Error for CommandError {}
@@ -302,11 +312,19 @@ impl Runner {
             return Ok(Output { dry_run: true, ..Output::default() });
         }
 
-        let fail = |failure: Failure, tail: Vec<String>, hint: Option<String>| CommandError {
-            command: redactor.redact(&line),
-            failure,
-            tail: tail.iter().map(|l| redactor.redact(l)).collect(),
-            hint,
+        let fail = |failure: Failure, output: Output, hint: Option<String>| {
+            let source = if output.stderr.trim().is_empty() { &output.stdout } else { &output.stderr };
+            CommandError {
+                command: redactor.redact(&line),
+                failure,
+                tail: last_lines(source, TAIL_LINES).iter().map(|l| redactor.redact(l)).collect(),
+                hint,
+                output: Output {
+                    stdout: redactor.redact(&output.stdout),
+                    stderr: redactor.redact(&output.stderr),
+                    ..output
+                },
+            }
         };
 
         let mut command = Command::new(&cmd.program);
@@ -334,9 +352,9 @@ impl Runner {
                     .hint
                     .clone()
                     .or_else(|| Tool::by_program(&cmd.program).map(|tool| tool.install_hint().to_owned()));
-                return Err(fail(Failure::NotInstalled, Vec::new(), hint).into());
+                return Err(fail(Failure::NotInstalled, Output::default(), hint).into());
             }
-            Err(err) => return Err(fail(Failure::Spawn(err.to_string()), vec![], None).into()),
+            Err(err) => return Err(fail(Failure::Spawn(err.to_string()), Output::default(), None).into()),
         };
 
         if let (Some(mut pipe), Some(stdin)) = (child.stdin.take(), &cmd.stdin) {
@@ -350,7 +368,7 @@ impl Runner {
             });
         }
         let (done_tx, done_rx) = mpsc::channel();
-        let echo = stream.then(|| self.ui.clone());
+        let echo = stream.then(|| (self.ui.clone(), cmd.label.clone()));
         let stdout = Collector::spawn(child.stdout.take().unwrap(), echo.clone(), done_tx.clone());
         let stderr = Collector::spawn(child.stderr.take().unwrap(), echo, done_tx);
 
@@ -392,11 +410,7 @@ impl Runner {
         };
         match failure {
             None => Ok(output),
-            Some(failure) => {
-                let source = if output.stderr.trim().is_empty() { &output.stdout } else { &output.stderr };
-                let tail = last_lines(source, TAIL_LINES);
-                Err(fail(failure, tail, cmd.hint.clone()).into())
-            }
+            Some(failure) => Err(fail(failure, output, cmd.hint.clone()).into()),
         }
     }
 }
@@ -407,7 +421,11 @@ struct Collector {
 }
 
 impl Collector {
-    fn spawn(pipe: impl Read + Send + 'static, echo: Option<Ui>, done: mpsc::Sender<()>) -> Collector {
+    fn spawn(
+        pipe: impl Read + Send + 'static,
+        echo: Option<(Ui, Option<String>)>,
+        done: mpsc::Sender<()>,
+    ) -> Collector {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&buf);
         thread::spawn(move || {
@@ -417,9 +435,13 @@ impl Collector {
                 if n == 0 {
                     break;
                 }
-                if let Some(ui) = &echo {
+                if let Some((ui, label)) = &echo {
                     let text = String::from_utf8_lossy(&line);
-                    ui.child_line(text.trim_end_matches(['\n', '\r']));
+                    let text = text.trim_end_matches(['\n', '\r']);
+                    match label {
+                        Some(label) => ui.child_line(&format!("[{label}] {text}")),
+                        None => ui.child_line(text),
+                    }
                 }
                 sink.lock().unwrap().extend_from_slice(&line);
                 line.clear();

@@ -13,7 +13,8 @@
 //!
 //! [[rule]]
 //! tool = "helm"                    # which tool this rule answers for
-//! args = ["version", "--short"]    # an argv prefix; "*" matches any one argument
+//! args = ["version", "--short"]    # an argv prefix; "*" matches any one argument, and
+//!                                  # "todo-api:*" any argument starting with "todo-api:"
 //! stdout = "v3.17.3+ge4da497\n"
 //! stderr = ""
 //! exit = 0
@@ -65,7 +66,10 @@ impl Rule {
     fn matches(&self, tool: &str, argv: &[String]) -> bool {
         self.tool == tool
             && self.args.len() <= argv.len()
-            && self.args.iter().zip(argv).all(|(want, got)| want == "*" || want == got)
+            && self.args.iter().zip(argv).all(|(want, got)| match want.strip_suffix('*') {
+                Some(prefix) => got.starts_with(prefix),
+                None => want == got,
+            })
     }
 }
 

@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod containerize;
 pub mod doctor;
 pub mod test;

@@ -188,8 +188,8 @@ impl World {
         self
     }
 
-    /// `tool` answers calls whose argv starts with `args` ("*" matches any one argument) with
-    /// `reply`, overriding what earlier rules said.
+    /// `tool` answers calls whose argv starts with `args` with `reply`, overriding what earlier
+    /// rules said. `"*"` matches any one argument; `"todo-api:*"` any argument with that prefix.
     pub fn on(&mut self, tool: &str, args: &[&str], reply: Reply) -> &mut World {
         let rule = Rule { tool: tool.to_owned(), args: args.iter().map(|a| a.to_string()).collect(), reply };
         self.rules.insert(0, rule);
@@ -220,6 +220,20 @@ impl World {
     pub fn env(&mut self, key: &str, value: &str) -> &mut World {
         self.env.push((key.to_owned(), value.to_owned()));
         self
+    }
+
+    /// Copies files of this repository into the world's project, at the same paths.
+    pub fn repo_files(&mut self, rels: &[&str]) -> &mut World {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for rel in rels {
+            let text = std::fs::read_to_string(repo.join(rel)).unwrap();
+            self.file(rel, &text);
+        }
+        self
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root.join(rel)).unwrap_or_else(|err| panic!("{rel}: {err}"))
     }
 
     pub fn file(&mut self, rel: &str, contents: &str) -> &mut World {

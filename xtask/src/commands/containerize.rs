@@ -1,0 +1,459 @@
+//! `cargo xtask containerize`: build the todo-api and todo-web images, tagged by content.
+
+use std::cell::OnceCell;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use xshell::cmd;
+
+use crate::config::BudgetKind;
+use crate::container_engine::{self, Engine};
+use crate::context::Context;
+use crate::images::{BuildMode, BuiltImage, BuiltImages, IMAGES, ImageSpec};
+use crate::phase::{Fingerprint, Outcome, Phase, Pipeline};
+use crate::runner::{Cmd, CommandError};
+use crate::ui::{Style, Table, fmt_duration};
+
+/// Build the images (in parallel), tagged by the content hash of their inputs; skip unchanged ones
+///
+/// Each image's tag is a hash of its Dockerfile, its sources, Cargo.lock, the build mode and build
+/// args, so an unchanged image is never rebuilt and a changed one never reuses a tag (`latest` is
+/// never used). Images whose tag already exists in the engine are skipped. Ends with a table of
+/// images, tags, sizes against their goals and budgets, and build times; the references go to
+/// target/xtask/images.json for the phases that load and deploy them.
+///
+/// Build modes: `host` (default on Linux) runs `cargo build --release` here and copies the binaries
+/// with their shared libraries into a `FROM scratch` image: incremental, seconds after a small
+/// change. `docker` (default elsewhere) compiles inside the engine with the Dockerfiles'
+/// multi-stage build: needs nothing but the engine. Calls: cargo, docker or podman, sh, ldd.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct Args {
+    /// Where the binaries are compiled [default: host on Linux, docker elsewhere]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub build: Option<BuildMode>,
+
+    /// The engine to build with [default: docker when its daemon answers, else podman]
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+
+    /// Also tag the images as REGISTRY/<image>:<tag> and push them (for clusters that pull;
+    /// minikube loads local images instead)
+    #[arg(long, value_name = "REGISTRY")]
+    pub push: Option<String>,
+
+    /// A Dockerfile build argument, e.g. `RUST_IMAGE=mirror.example.com/library/rust:1.95-slim-bookworm`
+    /// to build behind a mirror (docker mode); repeatable; part of the image tags
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
+    pub build_args: Vec<(String, String)>,
+}
+
+fn parse_build_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+pub fn run(cx: &Context, args: &Args) -> Result<()> {
+    Pipeline::new(vec![Box::new(Containerize::new(args.clone()))]).run(cx)
+}
+
+pub struct Containerize {
+    args: Args,
+    /// Worked out once, on first use: fingerprinting and running need the same plan.
+    plan: OnceCell<Plan>,
+}
+
+struct Plan {
+    engine: Engine,
+    mode: BuildMode,
+    images: Vec<Planned>,
+}
+
+struct Planned {
+    spec: &'static ImageSpec,
+    tag: String,
+}
+
+impl Planned {
+    fn reference(&self) -> String {
+        format!("{}:{}", self.spec.name, self.tag)
+    }
+}
+
+impl Containerize {
+    pub fn new(args: Args) -> Containerize {
+        Containerize { args, plan: OnceCell::new() }
+    }
+
+    fn plan(&self, cx: &Context) -> Result<&Plan> {
+        if let Some(plan) = self.plan.get() {
+            return Ok(plan);
+        }
+        let mode = self.args.build.unwrap_or_else(BuildMode::default_for_this_os);
+        if mode == BuildMode::Host && !cfg!(target_os = "linux") {
+            bail!(
+                "--build host needs Linux: the host's binaries must run in a Linux container; use --build docker"
+            );
+        }
+        let engine = container_engine::resolve(cx, self.args.engine)?;
+        // Host builds depend on the compiler that made them; docker builds name theirs in the
+        // Dockerfile (hashed) or a build arg (hashed).
+        let toolchain = match mode {
+            BuildMode::Host => cx.read(Cmd::from(cmd!(cx.sh, "rustc -V")).read_only().quiet())?,
+            BuildMode::Docker => String::new(),
+        };
+        let images = IMAGES
+            .iter()
+            .map(|spec| {
+                let tag = crate::images::tag(&cx.root, spec, mode, &toolchain, &self.args.build_args)?;
+                Ok(Planned { spec, tag })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.plan.get_or_init(|| Plan { engine, mode, images }))
+    }
+
+    fn exists(&self, cx: &Context, engine: Engine, image: &Planned) -> Result<bool> {
+        Ok(cx.output(engine.image_exists(&cx.sh, &image.reference()))?.success())
+    }
+}
+
+impl Phase for Containerize {
+    fn name(&self) -> &'static str {
+        "containerize"
+    }
+
+    fn budget(&self) -> Option<BudgetKind> {
+        Some(BudgetKind::Build)
+    }
+
+    fn fingerprint(&self, cx: &Context) -> Result<Option<Fingerprint>> {
+        let plan = self.plan(cx)?;
+        let mut fingerprint = Fingerprint::new();
+        fingerprint
+            .value("engine", plan.engine.program())
+            .value("push", self.args.push.as_deref().unwrap_or(""));
+        for image in &plan.images {
+            fingerprint.value(image.spec.name, &image.tag);
+        }
+        Ok(Some(fingerprint))
+    }
+
+    fn outputs_present(&self, cx: &Context) -> Result<bool> {
+        let plan = self.plan(cx)?;
+        for image in &plan.images {
+            if !self.exists(cx, plan.engine, image)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn run(&self, cx: &Context) -> Result<Outcome> {
+        let plan = self.plan(cx)?;
+        let mut missing = Vec::new();
+        for image in &plan.images {
+            if !self.exists(cx, plan.engine, image)? {
+                missing.push(image);
+            }
+        }
+        cx.ui.info(&format!(
+            "  {} build with {}; {} of {} images to build",
+            plan.mode.name(),
+            plan.engine.program(),
+            missing.len(),
+            plan.images.len()
+        ));
+
+        let mut times = Vec::new();
+        if !missing.is_empty() {
+            if plan.mode == BuildMode::Host {
+                compile_on_host(cx, &missing)?;
+            }
+            times = build_images(cx, plan, &missing, &self.args.build_args)?;
+        }
+
+        let mut built = Vec::new();
+        for image in &plan.images {
+            let size = match cx.runner.dry_run() && missing.iter().any(|m| m.spec.name == image.spec.name) {
+                true => None,
+                false => Some(read_size(cx, plan.engine, image)?),
+            };
+            let pushed = match &self.args.push {
+                Some(registry) => Some(push(cx, plan.engine, image, registry)?),
+                None => None,
+            };
+            built.push(BuiltImage {
+                name: image.spec.name.to_owned(),
+                tag: image.tag.clone(),
+                reference: image.reference(),
+                pushed,
+                size_bytes: size,
+            });
+        }
+        report(cx, plan, &built, &times);
+        if !cx.runner.dry_run() {
+            BuiltImages { engine: plan.engine.program().to_owned(), mode: plan.mode, images: built }
+                .save(cx)?;
+        }
+        Ok(if missing.is_empty() && self.args.push.is_none() {
+            Outcome::UpToDate("every image's tag is already in the engine".into())
+        } else {
+            Outcome::Done
+        })
+    }
+}
+
+/// One `cargo build` for every package that needs an image: cargo builds them in parallel and
+/// shares their dependencies.
+fn compile_on_host(cx: &Context, missing: &[&Planned]) -> Result<()> {
+    let packages: Vec<String> =
+        missing.iter().flat_map(|image| ["--package".to_owned(), image.spec.name.to_owned()]).collect();
+    let cmd = Cmd::from(cmd!(cx.sh, "cargo build --release --locked {packages...}"))
+        .timeout(Duration::from_secs(60 * 60))
+        .hint("fix the compile error above; `cargo build --release` reproduces it");
+    cx.run(cmd)?;
+    Ok(())
+}
+
+/// Builds the images side by side; each one's output lines carry its name. Returns the build time
+/// of each, in `missing`'s order.
+fn build_images(
+    cx: &Context,
+    plan: &Plan,
+    missing: &[&Planned],
+    build_args: &[(String, String)],
+) -> Result<Vec<(String, Duration)>> {
+    // xshell's Shell is not Sync: build every command here, run them on threads.
+    let jobs: Vec<(String, Vec<Cmd>)> = missing
+        .iter()
+        .map(|image| (image.spec.name.to_owned(), build_commands(cx, plan, image, build_args)))
+        .collect();
+    let runner = &cx.runner;
+    let results: Vec<(String, Result<Duration>)> = thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(name, cmds)| {
+                scope.spawn(move || {
+                    let started = Instant::now();
+                    let result = cmds.into_iter().try_for_each(|cmd| runner.run(cmd).map(drop));
+                    (name, result.map(|()| started.elapsed()))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+
+    let mut times = Vec::new();
+    let mut failures = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok(elapsed) => times.push((name, elapsed)),
+            Err(err) => failures.push(explain_build_failure(&name, err)),
+        }
+    }
+    match failures.pop() {
+        None => Ok(times),
+        Some(first) => Err(failures.into_iter().fold(first, |acc, other| acc.context(format!("{other:#}")))),
+    }
+}
+
+fn build_commands(cx: &Context, plan: &Plan, image: &Planned, build_args: &[(String, String)]) -> Vec<Cmd> {
+    let spec = image.spec;
+    let dockerfile = cx.root.join(spec.dockerfile);
+    let reference = image.reference();
+    let target = plan.mode.target();
+    let mut flags = vec!["--label".to_owned(), format!("org.opencontainers.image.version={}", image.tag)];
+    for (key, value) in build_args {
+        flags.extend(["--build-arg".to_owned(), format!("{key}={value}")]);
+    }
+    let program = plan.engine.program();
+    let mut cmds = Vec::new();
+    let context = match plan.mode {
+        BuildMode::Docker => cx.root.clone(),
+        BuildMode::Host => {
+            // The host build's context is just the runtime files: nothing else is sent or copied.
+            let staged = cx.state_dir().join("context").join(spec.name);
+            let binary = cx.root.join("target/release").join(spec.name);
+            let script = cx.root.join("infra/docker/stage-rootfs.sh");
+            cmds.push(Cmd::from(cmd!(cx.sh, "sh {script} {binary} {staged}")).label(spec.name));
+            staged
+        }
+    };
+    let build = cmd!(
+        cx.sh,
+        "{program} build --target {target} --file {dockerfile} --tag {reference} {flags...} {context}"
+    );
+    cmds.push(
+        Cmd::from(build)
+            .label(spec.name)
+            .timeout(Duration::from_secs(60 * 60))
+            .hint(format!("`{program} build` output above shows the failing step")),
+    );
+    cmds
+}
+
+/// Names the stage and step a failed image build stopped at, and adds what to do about a full disk.
+fn explain_build_failure(name: &str, err: anyhow::Error) -> anyhow::Error {
+    let Some(command) = err.downcast_ref::<CommandError>() else {
+        return err.context(format!("building {name} failed"));
+    };
+    let output = format!("{}\n{}", command.output.stdout, command.output.stderr);
+    let mut message = format!("building {name} failed");
+    if let Some((stage, step)) = failed_step(&output) {
+        match stage {
+            Some(stage) => message.push_str(&format!(" in stage `{stage}`, at `{step}`")),
+            None => message.push_str(&format!(" at `{step}`")),
+        }
+    }
+    if output.contains("no space left on device") {
+        message.push_str(
+            "; the engine's storage is full: `docker system prune` (or `podman system prune`) frees space",
+        );
+    }
+    err.context(message)
+}
+
+/// The stage (when the builder names it) and step of the last build step started. Understands
+/// the three dialects: buildah (`[3/4] STEP 2/2: RUN ...`), Docker's classic builder
+/// (`Step 5/9 : RUN ...`) and BuildKit (`#9 [build 2/4] RUN ...`).
+fn failed_step(output: &str) -> Option<(Option<String>, String)> {
+    let mut stage = None;
+    let mut step = None;
+    for line in output.lines().map(str::trim) {
+        let instruction =
+            if let Some(rest) = line.split_once("STEP ").and_then(|(_, r)| after_counter(r, ": ")) {
+                Some(rest)
+            } else if let Some(rest) = line.strip_prefix("Step ").and_then(|r| after_counter(r, " : ")) {
+                Some(rest)
+            } else if line.starts_with('#') && line.contains(" [") {
+                // BuildKit: "#9 [build 2/4] RUN ..." names the stage itself.
+                let inner = line.split_once(" [")?.1;
+                let (label, rest) = inner.split_once("] ")?;
+                let label_stage = label.split_whitespace().next().filter(|s| !s.contains('/'));
+                if let Some(label_stage) = label_stage {
+                    stage = Some(label_stage.to_owned());
+                }
+                Some(rest)
+            } else {
+                None
+            };
+        let Some(instruction) = instruction else { continue };
+        if let Some(from) = instruction.strip_prefix("FROM ")
+            && let Some((_, name)) = from.rsplit_once(" AS ").or_else(|| from.rsplit_once(" as "))
+        {
+            stage = Some(name.trim().to_owned());
+        }
+        step = Some(shorten(instruction, 120));
+    }
+    step.map(|step| (stage, step))
+}
+
+/// The text after a `3/7` step counter and its separator.
+fn after_counter<'a>(text: &'a str, separator: &str) -> Option<&'a str> {
+    let (counter, rest) = text.split_once(separator)?;
+    let (done, total) = counter.split_once('/')?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(done) && numeric(total)).then_some(rest)
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+fn read_size(cx: &Context, engine: Engine, image: &Planned) -> Result<u64> {
+    let text = cx.read(engine.image_size(&cx.sh, &image.reference()))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("`{} image inspect` printed `{text}` for the size", engine.program()))
+}
+
+fn push(cx: &Context, engine: Engine, image: &Planned, registry: &str) -> Result<String> {
+    let program = engine.program();
+    let local = image.reference();
+    let remote = format!("{}/{}", registry.trim_end_matches('/'), local);
+    cx.run(Cmd::from(cmd!(cx.sh, "{program} tag {local} {remote}")))?;
+    cx.run(
+        Cmd::from(cmd!(cx.sh, "{program} push {remote}"))
+            .timeout(Duration::from_secs(30 * 60))
+            .hint(format!("log in first: `{program} login {registry}`")),
+    )?;
+    Ok(remote)
+}
+
+fn report(cx: &Context, plan: &Plan, built: &[BuiltImage], times: &[(String, Duration)]) {
+    let mut table = Table::new(&["image", "tag", "size", "goal", "budget", "build"]);
+    for (image, planned) in built.iter().zip(&plan.images) {
+        let spec = planned.spec;
+        let size = image.size_bytes.map(|bytes| bytes as f64 / 1e6);
+        let size_style = match size {
+            Some(mb) if mb > spec.size_budget_mb as f64 => Some(Style::Red),
+            Some(mb) if mb > spec.size_goal_mb as f64 => Some(Style::Yellow),
+            _ => None,
+        };
+        let build = match times.iter().find(|(name, _)| name == &image.name) {
+            Some((_, elapsed)) => fmt_duration(*elapsed),
+            None if cx.runner.dry_run() && size.is_none() => "planned".to_owned(),
+            None => "unchanged".to_owned(),
+        };
+        table.row(vec![
+            (image.name.clone(), None),
+            (image.tag.clone(), None),
+            (size.map_or("-".to_owned(), |mb| format!("{mb:.1} MB")), size_style),
+            (format!("{} MB", spec.size_goal_mb), None),
+            (format!("{} MB", spec.size_budget_mb), None),
+            (build, None),
+        ]);
+        if let Some(mb) = size
+            && mb > spec.size_budget_mb as f64
+        {
+            cx.ui.warn(&format!(
+                "{} is {mb:.1} MB, over its budget of {} MB",
+                image.name, spec.size_budget_mb
+            ));
+        }
+    }
+    cx.ui.info(&table.render(&cx.ui));
+    if let Some(image) = built.iter().find(|image| image.pushed.is_some()) {
+        cx.ui.info(&format!(
+            "  pushed to {}",
+            image.pushed.as_deref().unwrap().rsplit_once('/').map_or("", |(r, _)| r)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_steps_are_found_in_each_builder_dialect() {
+        let buildah = "[1/4] STEP 1/3: FROM scratch AS runtime-base\n[3/4] STEP 1/3: FROM docker.io/library/rust:1.95-slim-bookworm AS build\n[3/4] STEP 3/3: RUN --mount=type=cache cargo build --release --locked --package todo-api\nerror[E0308]: mismatched types\nError: building at STEP \"RUN ...\": exit status 101";
+        assert_eq!(
+            failed_step(buildah),
+            Some((
+                Some("build".into()),
+                "RUN --mount=type=cache cargo build --release --locked --package todo-api".into()
+            ))
+        );
+        let classic = "Step 1/9 : ARG RUST_IMAGE\nStep 4/9 : FROM rust:1.95 AS build\nStep 6/9 : RUN cargo build\n ---> Running in 1a2b\nerror: could not compile";
+        assert_eq!(failed_step(classic), Some((Some("build".into()), "RUN cargo build".into())));
+        let buildkit = "#8 [build 2/4] WORKDIR /src\n#9 [build 4/4] RUN --mount=type=cache,target=/src/target cargo build\n#9 12.3 error: linking failed\nERROR: failed to solve";
+        assert_eq!(
+            failed_step(buildkit),
+            Some((Some("build".into()), "RUN --mount=type=cache,target=/src/target cargo build".into()))
+        );
+        assert_eq!(failed_step("Cannot connect to the Docker daemon"), None);
+    }
+
+    #[test]
+    fn build_args_must_be_key_value() {
+        assert_eq!(parse_build_arg("RUST_IMAGE=m/rust:1"), Ok(("RUST_IMAGE".into(), "m/rust:1".into())));
+        assert!(parse_build_arg("RUST_IMAGE").unwrap_err().contains("is not KEY=VALUE"));
+        assert!(parse_build_arg("=x").is_err());
+    }
+}
