@@ -1,0 +1,4 @@
+//! todo-api: accounts, tasks and chat conversations over HTTP, stored in Postgres or in an
+//! embedded SQLite file.
+
+pub mod config;
