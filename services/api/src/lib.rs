@@ -2,3 +2,4 @@
 //! embedded SQLite file.
 
 pub mod config;
+pub mod db;
