@@ -3,3 +3,7 @@
 
 pub mod config;
 pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod page;
+pub mod shutdown;
