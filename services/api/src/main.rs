@@ -24,18 +24,25 @@ async fn main() -> ExitCode {
         "starting todo-api"
     );
 
-    let signal = match shutdown::signal() {
-        Ok(signal) => signal,
+    let mut signal = match shutdown::signal() {
+        Ok(signal) => Box::pin(signal),
         Err(e) => {
             tracing::error!(error = %e, "cannot install signal handlers");
             return ExitCode::FAILURE;
         }
     };
-    let app = match Application::build(&config).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!(error = %e, "startup failed");
-            return ExitCode::FAILURE;
+    // Startup may wait for the database; a stop request meanwhile must not wait for it.
+    let app = tokio::select! {
+        built = Application::build(&config) => match built {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!(error = %e, "startup failed");
+                return ExitCode::FAILURE;
+            }
+        },
+        () = &mut signal => {
+            tracing::info!("stopped before startup finished");
+            return ExitCode::SUCCESS;
         }
     };
     match app.run_until_stopped(signal).await {

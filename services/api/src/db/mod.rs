@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use sqlx::Connection as _;
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -98,11 +99,16 @@ impl Db {
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     // Neon and other managed servers close idle connections on their side.
                     .idle_timeout(Duration::from_secs(300));
+                // Probe with single connections first: a pool that cannot connect reports only
+                // "timed out", while a connection says why (refused, unknown host, bad password).
                 let started = Instant::now();
                 let mut delay = Duration::from_millis(250);
                 loop {
-                    match pool_options.clone().connect_with(options.clone()).await {
-                        Ok(pool) => return Ok(Db::Postgres(pool)),
+                    match PgConnection::connect_with(&options).await {
+                        Ok(probe) => {
+                            let _ = probe.close().await;
+                            break;
+                        }
                         Err(e) if is_transient(&e) && started.elapsed() < STARTUP_CONNECT_PATIENCE => {
                             tracing::warn!(error = %e, retry_in = ?delay, "database not reachable yet");
                             tokio::time::sleep(delay).await;
@@ -111,6 +117,8 @@ impl Db {
                         Err(e) => return Err(DbError::Connect(e)),
                     }
                 }
+                let pool = pool_options.connect_with(options).await.map_err(DbError::Connect)?;
+                Ok(Db::Postgres(pool))
             }
             DatabaseConfig::Sqlite { path, max_connections } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -190,6 +198,23 @@ impl Db {
         }
     }
 
+    /// Where the data lives, for the startup log: never the password.
+    pub fn location(&self) -> String {
+        match self {
+            Db::Postgres(pool) => {
+                let o = pool.connect_options();
+                format!(
+                    "{}:{}/{} (sslmode {:?})",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or(""),
+                    o.get_ssl_mode()
+                )
+            }
+            Db::Sqlite(db) => db.path.display().to_string(),
+        }
+    }
+
     pub fn pool_stats(&self) -> PoolStats {
         on_pool!(self, pool => PoolStats {
             open: pool.size(),
@@ -204,11 +229,19 @@ impl Db {
     }
 }
 
+/// Whether waiting might help: the server not listening yet, or its name not resolvable yet
+/// (a Service still being created). A certificate the server presents will not change, nor will
+/// a refused password.
 fn is_transient(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_))
-        || e.as_database_error()
-            // 57P03: "the database system is starting up".
-            .is_some_and(|d| d.code().as_deref() == Some("57P03"))
+    match e {
+        sqlx::Error::Io(io) => {
+            !matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::PermissionDenied)
+        }
+        sqlx::Error::PoolTimedOut => true,
+        // 57P03: "the database system is starting up".
+        sqlx::Error::Database(d) => d.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
 }
 
 /// Device and inode of a file: equal only if the path still names the file we opened.

@@ -78,7 +78,7 @@ pub struct TestDb {
     /// Holds the SQLite file (and is the data dir for either backend).
     pub data_dir: tempfile::TempDir,
     /// For Postgres: the database created for this test.
-    pg_name: Option<String>,
+    pub pg_name: Option<String>,
 }
 
 impl TestDb {

@@ -46,6 +46,14 @@ struct Server {
 
 impl Server {
     fn start(db: &TestDb, extra: &[(&str, &str)]) -> Self {
+        let mut server = Self::spawn(db, extra);
+        let listening = server.wait_for_log("listening");
+        server.addr = listening["address"].as_str().unwrap().parse().unwrap();
+        server
+    }
+
+    /// Starts the process without waiting for it to listen.
+    fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Self {
         let mut command = Command::new(BINARY);
         for key in KNOWN_KEYS {
             command.env_remove(key);
@@ -75,10 +83,7 @@ impl Server {
                 }
             }
         });
-        let mut server = Server { child, logs, seen: Vec::new(), addr: "0.0.0.0:0".parse().unwrap() };
-        let listening = server.wait_for_log("listening");
-        server.addr = listening["address"].as_str().unwrap().parse().unwrap();
-        server
+        Server { child, logs, seen: Vec::new(), addr: "0.0.0.0:0".parse().unwrap() }
     }
 
     /// Waits for the log event with this message (JSON logs put it under `message`).
@@ -217,6 +222,27 @@ backend_test!(
         assert_eq!(cut_off.expect("an error log says why")["abandoned"], 1);
     }
 );
+
+#[test]
+fn a_stop_request_does_not_wait_for_a_database_that_is_not_there() {
+    // A port nothing listens on: startup would keep retrying for 30 s.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let db = TestDb {
+        backend: crate::helpers::Backend::Sqlite,
+        data_dir: tempfile::tempdir().unwrap(),
+        pg_name: None,
+    };
+    let url = format!("postgres://todo:todo@127.0.0.1:{port}/todo");
+    let mut server = Server::spawn(&db, &[("DATABASE_URL", url.as_str())]);
+    let waiting = server.wait_for_log("database not reachable yet");
+    assert!(waiting["error"].as_str().unwrap().to_lowercase().contains("refused"), "{waiting}");
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    let status = server.wait_exit(PATIENCE);
+    assert_eq!(status.code(), Some(0));
+    assert!(signalled.elapsed() < Duration::from_secs(10), "took {:?}", signalled.elapsed());
+    server.wait_for_log("stopped before startup finished");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_an_idle_server_cleanly() {
