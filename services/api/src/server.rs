@@ -44,7 +44,7 @@ impl Application {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let db = Db::connect(&config.database).await?;
         db.migrate().await?;
-        tracing::info!(database = db.backend(), "database ready");
+        tracing::info!(database = db.backend(), location = %db.location(), "database ready");
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;

@@ -2,6 +2,7 @@
 
 pub mod client_ip;
 pub mod extract;
+mod headers;
 mod health;
 mod observe;
 pub mod request_id;
@@ -104,13 +105,15 @@ pub fn app(state: AppState) -> Router {
         let path = endpoint.path;
         router = router.route(path, endpoint.into_method_router(&state));
     }
-    // Outermost last: request id → span, log and metrics → panic guard → timeout → handler.
+    // Outermost last: request id → span, log and metrics → response headers → panic guard →
+    // timeout → handler.
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(from_fn_with_state(state.clone(), timeout::timeout))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(headers::security_headers))
         .layer(from_fn_with_state(state.clone(), observe::observe))
         .layer(from_fn(request_id::request_id))
         .with_state(state)

@@ -68,6 +68,8 @@ backend_test!(
             assert_eq!(response.status(), c.status, "{what}");
             assert_eq!(response.headers()["content-type"], "application/json", "{what}");
             assert!(response.headers().contains_key("x-request-id"), "{what}");
+            assert_eq!(response.headers()["cache-control"], "no-store", "{what}");
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{what}");
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["error"]["code"], c.code, "{what}: {body}");
             assert_eq!(body.as_object().unwrap().len(), 1, "{what}: {body}");
