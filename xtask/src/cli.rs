@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{containerize, doctor, test};
+use crate::commands::{containerize, doctor, test, up};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,6 +54,7 @@ pub enum Command {
     Doctor(doctor::Args),
     Containerize(containerize::Args),
     Test(test::Args),
+    Up(up::Args),
 }
 
 #[cfg(test)]

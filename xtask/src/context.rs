@@ -51,7 +51,12 @@ impl Context {
 
     /// `target/xtask`: phase records and the artifacts phases hand to each other.
     pub fn state_dir(&self) -> Utf8PathBuf {
-        target_dir(&self.root).join("xtask")
+        self.target_dir().join("xtask")
+    }
+
+    /// Cargo's target directory (`CARGO_TARGET_DIR` or `target`).
+    pub fn target_dir(&self) -> Utf8PathBuf {
+        target_dir(&self.root)
     }
 }
 

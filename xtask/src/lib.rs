@@ -1,11 +1,13 @@
 //! The todo-cloud orchestrator behind `cargo xtask`: the phase engine, the command runner, the
 //! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
 
+pub mod background;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod container_engine;
 pub mod context;
+pub mod dotenv;
 pub mod images;
 pub mod phase;
 pub mod runner;
@@ -31,6 +33,7 @@ pub fn main() -> ExitCode {
             Command::Containerize(args) => commands::containerize::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
+            Command::Up(args) => commands::up::run(&cx, args),
         }
     });
     match result {

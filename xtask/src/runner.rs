@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
+use crate::background::Background;
 use crate::secret::{REDACTED, Secret};
 use crate::tools::Tool;
 use crate::ui::Ui;
@@ -97,6 +98,12 @@ impl Cmd {
 
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Cmd {
         self.env.push((key.into(), Some(value.into())));
+        self
+    }
+
+    /// Removes `key` from the child's environment.
+    pub fn env_remove(mut self, key: impl Into<String>) -> Cmd {
+        self.env.push((key.into(), None));
         self
     }
 
@@ -280,7 +287,50 @@ impl Runner {
         Ok(self.output(cmd)?.stdout.trim().to_owned())
     }
 
-    fn exec(&self, cmd: Cmd, stream: bool) -> Result<Output> {
+    /// Starts `cmd` in the background (a server): the same checks and echo as [`Runner::run`],
+    /// its output streamed line by line under its label. `None` in a dry run, where it is only
+    /// printed.
+    pub fn spawn(&self, cmd: Cmd) -> Result<Option<Background>> {
+        if !self.announce(&cmd)? {
+            return Ok(None);
+        }
+        let label = cmd.label.clone().unwrap_or_else(|| cmd.program.clone());
+        let mut expression = duct::cmd(&cmd.program, &cmd.args);
+        for (key, value) in &cmd.env {
+            expression = match value {
+                Some(value) => expression.env(key, value),
+                None => expression.env_remove(key),
+            };
+        }
+        for (key, secret) in &cmd.secret_env {
+            expression = expression.env(key, secret.expose());
+        }
+        if let Some(dir) = &cmd.cwd {
+            expression = expression.dir(dir);
+        }
+        let program = cmd.program.clone();
+        Background::start(self.ui.clone(), label, expression).map(Some).map_err(|err| {
+            let failure = match err.kind() {
+                std::io::ErrorKind::NotFound => Failure::NotInstalled,
+                _ => Failure::Spawn(err.to_string()),
+            };
+            CommandError {
+                command: self.ui.redactor().redact(&cmd.to_string()),
+                failure,
+                tail: Vec::new(),
+                hint: cmd
+                    .hint
+                    .clone()
+                    .or_else(|| Tool::by_program(&program).map(|t| t.install_hint().to_owned())),
+                output: Output::default(),
+            }
+            .into()
+        })
+    }
+
+    /// Registers the command's secrets, refuses one in argv, and echoes the command line.
+    /// Returns whether the command is to run (false: a dry run of a mutating command).
+    fn announce(&self, cmd: &Cmd) -> Result<bool> {
         let redactor = self.ui.redactor();
         for secret in cmd.secrets() {
             redactor.register(secret);
@@ -308,7 +358,13 @@ impl Runner {
                 "dry_run": !will_run,
             }));
         }
-        if !will_run {
+        Ok(will_run)
+    }
+
+    fn exec(&self, cmd: Cmd, stream: bool) -> Result<Output> {
+        let redactor = self.ui.redactor();
+        let line = cmd.to_string();
+        if !self.announce(&cmd)? {
             return Ok(Output { dry_run: true, ..Output::default() });
         }
 

@@ -3,3 +3,4 @@
 pub mod containerize;
 pub mod doctor;
 pub mod test;
+pub mod up;
