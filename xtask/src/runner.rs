@@ -308,6 +308,9 @@ impl Runner {
         if let Some(dir) = &cmd.cwd {
             expression = expression.dir(dir);
         }
+        for key in cargo_run_vars() {
+            expression = expression.env_remove(key);
+        }
         let program = cmd.program.clone();
         Background::start(self.ui.clone(), label, expression).map(Some).map_err(|err| {
             let failure = match err.kind() {
@@ -385,6 +388,9 @@ impl Runner {
 
         let mut command = Command::new(&cmd.program);
         command.args(&cmd.args);
+        for key in cargo_run_vars() {
+            command.env_remove(key);
+        }
         for (key, value) in &cmd.env {
             match value {
                 Some(value) => command.env(key, value),
@@ -510,6 +516,25 @@ impl Collector {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
     }
+}
+
+/// The variables `cargo run` (hence `cargo xtask`) sets for xtask itself. They must not reach
+/// the programs xtask starts: build scripts such as ring's rerun when `CARGO_MANIFEST_DIR` or
+/// `CARGO_PKG_NAME` change, so an inner `cargo build` that inherits xtask's values recompiles
+/// half the dependency tree, and the user's next plain `cargo build` recompiles it again.
+fn cargo_run_vars() -> Vec<std::ffi::OsString> {
+    const EXACT: [&str; 6] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    std::env::vars_os()
+        .map(|(key, _)| key)
+        .filter(|key| key.to_str().is_some_and(|k| EXACT.contains(&k) || k.starts_with("CARGO_PKG_")))
+        .collect()
 }
 
 fn last_lines(text: &str, n: usize) -> Vec<String> {
