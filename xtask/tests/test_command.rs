@@ -6,9 +6,11 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
+/// cargo, and the programs the browser suite needs on PATH (it runs through cargo too).
 fn world_with_cargo() -> World {
     let mut world = World::new();
-    world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
+    world.install("cargo").install("chromium").install("chromedriver");
+    world.on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
     world
 }
 
@@ -25,11 +27,15 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
         ▶ workspace
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test --workspace -p xtask
         ✓ workspace planned in <T>
+        ▶ browser
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test browser_real_tools -- --ignored
+        ✓ browser planned in <T>
 
           phase      result   time  budget  note
           compile    planned  <T>  -
           workspace  planned  <T>  -
-        2 planned, 0 skipped, 0 failed in <T>
+          browser    planned  <T>  -
+        3 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -42,15 +48,23 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     assert!(run.success(), "{}", run.all());
     let calls = world.calls();
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace --no-run", "cargo test --workspace"]);
+    assert_eq!(
+        lines,
+        [
+            "cargo test --workspace --no-run",
+            "cargo test --workspace",
+            "cargo test -p xtask --test browser_real_tools -- --ignored"
+        ]
+    );
     assert_eq!(calls[0].env["TODO_REQUIRE_TOOLS"], None);
     assert_eq!(calls[1].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert_eq!(calls[2].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert!(
         run.stderr.contains("    │ test result: ok. 3 passed"),
         "child output is streamed: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("2 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert!(run.stderr.contains("3 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -70,7 +84,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 1 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 2 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -92,12 +106,12 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     assert!(run.success(), "{}", run.all());
     assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
     let lines: Vec<String> = world.calls().iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace"]);
+    assert_eq!(lines, ["cargo test --workspace", "cargo test -p xtask --test browser_real_tools -- --ignored"]);
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("this command has no phase `lint`; its phases are: compile, workspace"),
+        run.stderr.contains("this command has no phase `lint`; its phases are: compile, workspace, browser"),
         "{}",
         run.stderr
     );
@@ -131,6 +145,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start workspace",
             "command",
             "phase_finish workspace",
+            "phase_start browser",
+            "command",
+            "phase_finish browser",
             "pipeline_finish"
         ]
     );

@@ -42,7 +42,18 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
 /// The real-tool suites, in the order they run; each issue that adds one registers it here.
 fn suites() -> Vec<Suite> {
-    Vec::new()
+    vec![Suite {
+        name: "browser",
+        about: "the UI end to end in headless Chromium against `cargo xtask up`",
+        requires: |_| {
+            let fix = "source ci/chromium.sh (Debian: apt-get install chromium chromium-driver)";
+            [Missing::program("chromium", fix), Missing::program("chromedriver", fix)]
+                .into_iter()
+                .flatten()
+                .collect()
+        },
+        command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test browser_real_tools -- --ignored")),
+    }]
 }
 
 /// A test suite that drives real tools (a container engine, helm 3 and 4, Chromium). Its tests
