@@ -106,7 +106,10 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     assert!(run.success(), "{}", run.all());
     assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
     let lines: Vec<String> = world.calls().iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace", "cargo test -p xtask --test browser_real_tools -- --ignored"]);
+    assert_eq!(
+        lines,
+        ["cargo test --workspace", "cargo test -p xtask --test browser_real_tools -- --ignored"]
+    );
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
