@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{containerize, doctor, test};
+use crate::commands::{containerize, doctor, helm_gen, test};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +53,7 @@ pub struct GlobalOpts {
 pub enum Command {
     Doctor(doctor::Args),
     Containerize(containerize::Args),
+    HelmGen(helm_gen::Args),
     Test(test::Args),
 }
 

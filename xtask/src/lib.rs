@@ -1,6 +1,7 @@
 //! The todo-cloud orchestrator behind `cargo xtask`: the phase engine, the command runner, the
 //! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
 
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -30,6 +31,7 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Containerize(args) => commands::containerize::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
+            Command::HelmGen(args) => commands::helm_gen::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
         }
     });

@@ -2,4 +2,5 @@
 
 pub mod containerize;
 pub mod doctor;
+pub mod helm_gen;
 pub mod test;
