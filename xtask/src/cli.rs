@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{containerize, doctor, helm_gen, test};
+use crate::commands::{containerize, doctor, helm_gen, secrets, test};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,6 +54,7 @@ pub enum Command {
     Doctor(doctor::Args),
     Containerize(containerize::Args),
     HelmGen(helm_gen::Args),
+    Secrets(secrets::Args),
     Test(test::Args),
 }
 

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod container_engine;
 pub mod context;
+pub mod env_file;
 pub mod images;
 pub mod phase;
 pub mod runner;
@@ -32,6 +33,7 @@ pub fn main() -> ExitCode {
             Command::Containerize(args) => commands::containerize::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
             Command::HelmGen(args) => commands::helm_gen::run(&cx, args),
+            Command::Secrets(args) => commands::secrets::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
         }
     });

@@ -3,4 +3,5 @@
 pub mod containerize;
 pub mod doctor;
 pub mod helm_gen;
+pub mod secrets;
 pub mod test;
