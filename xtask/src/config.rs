@@ -832,13 +832,11 @@ mod tests {
     #[test]
     fn bad_values_name_the_file_the_key_and_what_is_allowed() {
         let (_dir, root) = scratch();
-        append(&root, "deploy/environments/minikube.toml", "[database]\nmode = \"mongodb\"");
+        edit(&root, "deploy/environments/minikube.toml", "mode = \"bundled\"", "mode = \"mongodb\"");
         let err = error(&root, Some("minikube"));
         assert!(err.contains("deploy/environments/minikube.toml: unknown variant `mongodb`"), "{err}");
-        assert!(
-            err.contains("`external`, `bundled` or `sqlite`") && err.contains("in `database.mode`"),
-            "{err}"
-        );
+        assert!(err.contains("expected one of `external`, `bundled`, `sqlite`"), "{err}");
+        assert!(err.contains("in `database.mode`"), "{err}");
 
         let (_dir, root) = scratch();
         append(
@@ -872,7 +870,7 @@ mod tests {
         );
 
         let (_dir, root) = scratch();
-        append(&root, "deploy/environments/cluster.toml", "[database]\nmode = \"sqlite\"");
+        edit(&root, "deploy/environments/cluster.toml", "mode = \"external\"", "mode = \"sqlite\"");
         let err = error(&root, Some("cluster"));
         assert!(
             err.starts_with("deploy/environments/cluster.toml: `database.mode`: `sqlite` allows one writer"),
