@@ -100,6 +100,12 @@ impl Cmd {
         self
     }
 
+    /// The child runs without `key` in its environment, even if xtask's has it.
+    pub fn env_remove(mut self, key: impl Into<String>) -> Cmd {
+        self.env.push((key.into(), None));
+        self
+    }
+
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
         self.stdin = Some(Stdin::Bytes(bytes.into()));
         self

@@ -141,6 +141,10 @@ impl Phase for SuitePhase {
         let mut cmd = (self.suite.command)(cx);
         if self.require_tools {
             cmd = cmd.env(REQUIRE_TOOLS_ENV, "1");
+        } else if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {
+            // The flag decides, not an inherited variable (e.g. these very tests run under
+            // `cargo xtask test --require-tools`).
+            cmd = cmd.env_remove(REQUIRE_TOOLS_ENV);
         }
         cx.run(cmd.timeout(Duration::from_secs(60 * 60)))?;
         Ok(Outcome::Done)
