@@ -80,7 +80,7 @@ impl Phase for HelmGen {
         for change in &changes {
             let path = cx.root.join(&chart.dir).join(change.path());
             match change {
-                Change::Missing(_) | Change::Differs(_) => {
+                Change::Missing(_) | Change::Differs(..) => {
                     let text = &chart.files.iter().find(|(p, _)| p == change.path()).unwrap().1;
                     if cx.runner.dry_run() {
                         cx.ui.info(&format!("  [dry-run] would write {}", chart.dir.join(change.path())));
@@ -122,7 +122,8 @@ pub fn generate(root: &Utf8Path) -> Result<Chart> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Change {
     Missing(Utf8PathBuf),
-    Differs(Utf8PathBuf),
+    /// The path, and the first line that differs (committed, then generated).
+    Differs(Utf8PathBuf, String),
     /// On disk, but no longer generated.
     Extra(Utf8PathBuf),
 }
@@ -130,7 +131,7 @@ pub enum Change {
 impl Change {
     fn path(&self) -> &Utf8Path {
         match self {
-            Change::Missing(path) | Change::Differs(path) | Change::Extra(path) => path,
+            Change::Missing(path) | Change::Differs(path, _) | Change::Extra(path) => path,
         }
     }
 }
@@ -139,7 +140,7 @@ impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Change::Missing(path) => write!(f, "new      {path}"),
-            Change::Differs(path) => write!(f, "changed  {path}"),
+            Change::Differs(path, difference) => write!(f, "changed  {path}{difference}"),
             Change::Extra(path) => write!(f, "removed  {path} (no longer generated)"),
         }
     }
@@ -152,7 +153,7 @@ pub fn compare(root: &Utf8Path, chart: &Chart) -> Result<Vec<Change>> {
     for (path, text) in &chart.files {
         match fs::read_to_string(dir.join(path)) {
             Ok(on_disk) if on_disk == *text => {}
-            Ok(_) => changes.push(Change::Differs(path.clone())),
+            Ok(on_disk) => changes.push(Change::Differs(path.clone(), first_difference(&on_disk, text))),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 changes.push(Change::Missing(path.clone()))
             }
@@ -167,6 +168,24 @@ pub fn compare(root: &Utf8Path, chart: &Chart) -> Result<Vec<Change>> {
         }
     }
     Ok(changes)
+}
+
+/// `: line N: "committed" → "generated"`, for a reviewer to see what moved.
+fn first_difference(committed: &str, generated: &str) -> String {
+    let (mut old, mut new) = (committed.lines(), generated.lines());
+    for number in 1.. {
+        match (old.next(), new.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (None, None) => return String::new(),
+            (a, b) => {
+                let show = |line: Option<&str>| {
+                    line.map_or("(end of file)".to_owned(), |l| format!("{:?}", l.trim()))
+                };
+                return format!(" (line {number}: {} → {})", show(a), show(b));
+            }
+        }
+    }
+    unreachable!()
 }
 
 fn list_files(dir: &Utf8Path, rel: &Utf8Path, out: &mut Vec<Utf8PathBuf>) -> Result<()> {
