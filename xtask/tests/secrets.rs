@@ -277,3 +277,52 @@ fn fakes_secrets_a_cluster_failure_names_the_command_and_a_fix_without_values() 
     // The fake echoed its stdin (the manifests) back: redacted, values and their base64 alike.
     assert_no_canary(&world, &run);
 }
+
+#[test]
+fn env_example_documents_every_key_with_a_comment_and_no_value() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let text = std::fs::read_to_string(repo.join("deploy/.env.example")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let keys = [
+        "JWT_SECRET",
+        "DATABASE_URL",
+        "POSTGRES_PASSWORD",
+        "LLM_API_KEY",
+        "OPENAI_API_KEY",
+        "LLM_PROVIDER",
+        "LLM_BASE_URL",
+        "LLM_MODEL",
+        "TODO_ENV",
+        "LOG_FORMAT",
+        "RUST_LOG",
+        "RATE_LIMIT_AUTH_PER_MINUTE",
+        "RATE_LIMIT_WRITES_PER_MINUTE",
+        "REQUEST_TIMEOUT_SECS",
+        "SHUTDOWN_GRACE_SECS",
+        "TRUST_PROXY_HEADERS",
+        "TODO_DATA_DIR",
+        "PORT",
+    ];
+    for key in keys {
+        let at = lines
+            .iter()
+            .position(|line| line.trim_start_matches("# ").starts_with(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("deploy/.env.example does not document {key}"));
+        let is_assignment = |line: &str| {
+            line.trim_start_matches("# ").split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+        };
+        let comments = lines[..at].iter().rev().take_while(|line| line.starts_with('#'));
+        assert!(comments.filter(|line| !is_assignment(line)).count() > 0, "{key} has no comment above it");
+        if xtask::config::SECRET_KEYS.contains(&key) {
+            assert_eq!(lines[at], format!("{key}="), "a secret's placeholder is empty");
+        } else {
+            assert!(lines[at].starts_with("# "), "{key}: settings show their default commented out");
+        }
+    }
+    // Every secret key the config knows is documented as one.
+    for key in xtask::config::SECRET_KEYS {
+        assert!(keys.contains(&key), "{key}");
+    }
+}
