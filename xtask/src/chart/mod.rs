@@ -50,9 +50,9 @@ pub fn files(root: &Utf8Path, base: &DeployConfig) -> Result<Vec<(Utf8PathBuf, S
 
     let defaults = values::values(base);
     let header = format!(
-        "Default values for the {name} chart. {GENERATED}\n\nInstall: helm upgrade --install {name} \
-         infra/helm/{name} -n {ns} -f infra/helm/{name}/values-minikube.yaml\n(`cargo xtask deploy` \
-         does that, with the images' content-hash tags).",
+        "Default values for the {name} chart. {GENERATED}\n\nInstalled by `cargo xtask deploy`, with the \
+         images' content-hash tags; by hand, after `cargo xtask secrets`:\n  helm upgrade --install \
+         {name} infra/helm/{name} -n {ns} -f values-minikube.yaml",
         name = base.app.name,
         ns = base.app.namespace,
     );

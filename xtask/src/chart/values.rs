@@ -80,8 +80,16 @@ pub fn values(config: &DeployConfig) -> Node {
              Security Standard fields (non-root, no privilege escalation, no capabilities, \
              RuntimeDefault seccomp, read-only root filesystem) are not values: they always apply.",
             map(vec![
-                field("runAsUser", "", int(config.security.run_as_user.0, 10000, 2_147_483_647)),
-                field("runAsGroup", "", int(config.security.run_as_group.0, 10000, 2_147_483_647)),
+                field(
+                    "runAsUser",
+                    "User id of every container.",
+                    int(config.security.run_as_user.0, 10000, 2_147_483_647),
+                ),
+                field(
+                    "runAsGroup",
+                    "Group id of every container.",
+                    int(config.security.run_as_group.0, 10000, 2_147_483_647),
+                ),
                 field(
                     "fsGroup",
                     "Group that owns mounted volumes, so the user can write them.",
@@ -125,7 +133,7 @@ pub fn values(config: &DeployConfig) -> Node {
             "ingress",
             "One Ingress for the app: each path prefix goes to a component's Service.",
             map(vec![
-                field("enabled", "", boolean(config.ingress.enabled)),
+                field("enabled", "Create the Ingress.", boolean(config.ingress.enabled)),
                 field(
                     "className",
                     "The IngressClass. minikube's ingress addon (ingress-nginx) is `nginx`; use your \
@@ -169,7 +177,11 @@ pub fn values(config: &DeployConfig) -> Node {
              the Postgres below; `cargo xtask secrets` generates its password and composes DATABASE_URL. \
              sqlite: a file on a volume, one api replica, Recreate updates.",
             map(vec![
-                field("mode", "", one_of(config.database.mode.as_str(), DATABASE_MODES)),
+                field(
+                    "mode",
+                    "external, bundled or sqlite.",
+                    one_of(config.database.mode.as_str(), DATABASE_MODES),
+                ),
                 field(
                     "externalPorts",
                     "Ports the api may reach outside the cluster in the external mode (NetworkPolicy).",
@@ -192,9 +204,13 @@ pub fn values(config: &DeployConfig) -> Node {
                 ),
                 field(
                     "persistence",
-                    "",
+                    "The PersistentVolumeClaim (kept when the release is uninstalled).",
                     map(vec![
-                        field("size", "", pattern(config.database.sqlite.storage.0.clone(), QUANTITY)),
+                        field(
+                            "size",
+                            "Requested storage.",
+                            pattern(config.database.sqlite.storage.0.clone(), QUANTITY),
+                        ),
                         field(
                             "storageClass",
                             "The cluster's default StorageClass when empty.",
@@ -209,7 +225,7 @@ pub fn values(config: &DeployConfig) -> Node {
             "Default deny for every pod of the release, then only what the app needs: the ingress \
              controller to web and api, api to its database and DNS, the helm test pods to web and api.",
             map(vec![
-                field("enabled", "", boolean(config.network_policy.enabled)),
+                field("enabled", "Create the NetworkPolicies.", boolean(config.network_policy.enabled)),
                 field(
                     "ingressNamespace",
                     "The namespace of the ingress controller (minikube's addon: ingress-nginx).",
@@ -230,14 +246,18 @@ pub fn values(config: &DeployConfig) -> Node {
                     "image",
                     "Any small image with curl; it runs non-root like everything else.",
                     map(vec![
-                        field("repository", "", string(config.tests.image.0.clone())),
-                        field("tag", "", string(config.tests.tag.0.clone())),
+                        field(
+                            "repository",
+                            "Repository, with its registry if not Docker Hub.",
+                            string(config.tests.image.0.clone()),
+                        ),
+                        field("tag", "A pinned version.", string(config.tests.tag.0.clone())),
                         field("digest", "Pins the image by digest; overrides the tag.", string("")),
                     ]),
                 ),
                 field(
                     "checks",
-                    "",
+                    "Component and path requested through its Service; one test pod each.",
                     list(
                         config
                             .tests
@@ -255,7 +275,11 @@ pub fn values(config: &DeployConfig) -> Node {
                         map(vec![field("service", "", string("")), field("path", "", pattern("/", PATH))]),
                     ),
                 ),
-                field("resources", "", resources_of(("10m", "16Mi", "16Mi"), ("100m", "64Mi", "64Mi"))),
+                field(
+                    "resources",
+                    "Requests and limits of a test pod.",
+                    resources_of(("10m", "16Mi", "16Mi"), ("100m", "64Mi", "64Mi")),
+                ),
             ]),
         ),
         field(
@@ -282,10 +306,10 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
     ]);
     let probe = |path: &str, period: i64, timeout: i64, failures: i64| {
         map(vec![
-            field("path", "", pattern(path.to_owned(), PATH)),
-            field("periodSeconds", "", int(period, 1, 300)),
-            field("timeoutSeconds", "", int(timeout, 1, 60)),
-            field("failureThreshold", "", int(failures, 1, 120)),
+            field("path", "HTTP path requested on the container's port.", pattern(path.to_owned(), PATH)),
+            field("periodSeconds", "Seconds between two checks.", int(period, 1, 300)),
+            field("timeoutSeconds", "Seconds a check may take.", int(timeout, 1, 60)),
+            field("failureThreshold", "Failed checks in a row that count as failure.", int(failures, 1, 120)),
         ])
     };
     let secret_env = service
@@ -301,15 +325,19 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
         .collect();
     let scaling = service.autoscaling;
     map(vec![
-        field("image", "", image),
+        field("image", "The component's image.", image),
         field("replicaCount", "Pods to run when autoscaling is off.", int(service.replicas.0, 1, 100)),
         field("containerPort", "The port the app listens on (its PORT).", int(service.port.0, 1024, 65535)),
         field(
             "service",
-            "",
+            "The Service in front of the pods; the ingress and the helm tests reach them through it.",
             map(vec![
-                field("type", "", one_of("ClusterIP", SERVICE_TYPES)),
-                field("port", "", int(service.port.0, 1, 65535)),
+                field(
+                    "type",
+                    "ClusterIP: only the ingress exposes the app.",
+                    one_of("ClusterIP", SERVICE_TYPES),
+                ),
+                field("port", "The Service's port.", int(service.port.0, 1, 65535)),
             ]),
         ),
         field(
@@ -318,9 +346,9 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
              serve, dependencies included (a failure takes it out of the Service); startup holds both \
              off until the first success.",
             map(vec![
-                field("startup", "", probe(&service.startup_path, 2, 2, 30)),
-                field("liveness", "", probe(&service.liveness_path, 10, 2, 3)),
-                field("readiness", "", probe(&service.readiness_path, 5, 2, 3)),
+                field("startup", "Up to a minute to start.", probe(&service.startup_path, 2, 2, 30)),
+                field("liveness", "The process answers.", probe(&service.liveness_path, 10, 2, 3)),
+                field("readiness", "The process can serve.", probe(&service.readiness_path, 5, 2, 3)),
             ]),
         ),
         field("resources", "Requests and limits, ephemeral storage included.", resources(&service.resources)),
@@ -356,23 +384,27 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
             "autoscaling",
             "A HorizontalPodAutoscaler on CPU; replicaCount is then left to it.",
             map(vec![
-                field("enabled", "", boolean(scaling.enabled)),
-                field("minReplicas", "", int(scaling.min_replicas.0, 1, 100)),
-                field("maxReplicas", "", int(scaling.max_replicas.0, 1, 100)),
-                field("targetCPUUtilizationPercentage", "", int(scaling.target_cpu_percent, 1, 100)),
+                field("enabled", "Create the HorizontalPodAutoscaler.", boolean(scaling.enabled)),
+                field("minReplicas", "Fewest pods.", int(scaling.min_replicas.0, 1, 100)),
+                field("maxReplicas", "Most pods.", int(scaling.max_replicas.0, 1, 100)),
+                field(
+                    "targetCPUUtilizationPercentage",
+                    "Average CPU use, in percent of the requests, to scale at.",
+                    int(scaling.target_cpu_percent, 1, 100),
+                ),
             ]),
         ),
         field(
             "podDisruptionBudget",
             "Pods that stay up through voluntary disruptions (node drains); 0 for no \
              PodDisruptionBudget. Must be below the replica count.",
-            map(vec![field("minAvailable", "", int(service.min_available, 0, 100))]),
+            map(vec![field("minAvailable", "Pods that must stay up.", int(service.min_available, 0, 100))]),
         ),
-        field("podAnnotations", "", strings(BTreeMap::new())),
-        field("podLabels", "", strings(BTreeMap::new())),
-        field("nodeSelector", "", strings(BTreeMap::new())),
-        field("tolerations", "", opaque(json!([]))),
-        field("affinity", "", opaque(json!({}))),
+        field("podAnnotations", "Extra annotations on the pods.", strings(BTreeMap::new())),
+        field("podLabels", "Extra labels on the pods.", strings(BTreeMap::new())),
+        field("nodeSelector", "Node labels the pods must run on.", strings(BTreeMap::new())),
+        field("tolerations", "Taints the pods tolerate.", opaque(json!([]))),
+        field("affinity", "Pod and node affinity rules.", opaque(json!({}))),
         field(
             "topologySpreadConstraints",
             &format!("E.g. spread the {name} pods over nodes or zones."),
@@ -388,17 +420,21 @@ fn postgresql(config: &DeployConfig) -> Node {
             "image",
             "The official image; it runs as the chart's non-root user.",
             map(vec![
-                field("repository", "", string(bundled.image.0.clone())),
-                field("tag", "", string(bundled.tag.0.clone())),
+                field(
+                    "repository",
+                    "Repository, with its registry if not Docker Hub.",
+                    string(bundled.image.0.clone()),
+                ),
+                field("tag", "A pinned version.", string(bundled.tag.0.clone())),
                 field("digest", "Pins the image by digest; overrides the tag.", string("")),
             ]),
         ),
         field(
             "auth",
-            "",
+            "The database and role created on first start.",
             map(vec![
-                field("database", "", string(bundled.database.0.clone())),
-                field("username", "", string(bundled.user.0.clone())),
+                field("database", "Database name.", string(bundled.database.0.clone())),
+                field("username", "Role name.", string(bundled.user.0.clone())),
                 field(
                     "passwordKey",
                     "The key of existingSecret holding the password (generated by `cargo xtask secrets`).",
@@ -410,7 +446,7 @@ fn postgresql(config: &DeployConfig) -> Node {
             "persistence",
             "The data volume (a PersistentVolumeClaim per replica).",
             map(vec![
-                field("size", "", pattern(bundled.storage.0.clone(), QUANTITY)),
+                field("size", "Requested storage.", pattern(bundled.storage.0.clone(), QUANTITY)),
                 field(
                     "storageClass",
                     "The cluster's default StorageClass when empty.",
@@ -418,7 +454,7 @@ fn postgresql(config: &DeployConfig) -> Node {
                 ),
             ]),
         ),
-        field("resources", "", resources(&bundled.resources)),
+        field("resources", "Requests and limits, ephemeral storage included.", resources(&bundled.resources)),
     ])
 }
 
@@ -432,10 +468,45 @@ fn resources(resources: &Resources) -> Node {
 fn resources_of(requests: (&str, &str, &str), limits: (&str, &str, &str)) -> Node {
     let set = |(cpu, memory, storage): (&str, &str, &str)| {
         map(vec![
-            field("cpu", "", pattern(cpu, QUANTITY)),
-            field("memory", "", pattern(memory, QUANTITY)),
-            field("ephemeral-storage", "", pattern(storage, QUANTITY)),
+            field("cpu", "Cores (\"0.5\") or millicores (\"500m\").", pattern(cpu, QUANTITY)),
+            field("memory", "Binary units (\"256Mi\").", pattern(memory, QUANTITY)),
+            field(
+                "ephemeral-storage",
+                "Container logs and emptyDirs (\"64Mi\").",
+                pattern(storage, QUANTITY),
+            ),
         ])
     };
-    map(vec![field("requests", "", set(requests)), field("limits", "", set(limits))])
+    map(vec![
+        field("requests", "What the scheduler reserves.", set(requests)),
+        field("limits", "What the container may never exceed.", set(limits)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::tree::Field;
+
+    /// Every value in values.yaml has a comment (list items are described by their list).
+    #[test]
+    fn every_value_is_documented() {
+        fn walk(path: &str, fields: &[Field], undocumented: &mut Vec<String>) {
+            for field in fields {
+                let path = format!("{path}{}", field.key);
+                if field.doc.trim().is_empty() {
+                    undocumented.push(path.clone());
+                }
+                if let Node::Map(inner) = &field.node {
+                    walk(&format!("{path}."), inner, undocumented);
+                }
+            }
+        }
+        let root = camino::Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let config = DeployConfig::load(root).unwrap();
+        let Node::Map(fields) = values(&config) else { panic!("values are a map") };
+        let mut undocumented = Vec::new();
+        walk("", &fields, &mut undocumented);
+        assert!(undocumented.is_empty(), "values without a comment: {undocumented:?}");
+    }
 }
