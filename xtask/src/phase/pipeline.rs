@@ -111,15 +111,11 @@ impl Pipeline {
                         "duration_ms": millis(row.duration),
                         "error": format!("{err:#}"),
                     }));
-                    // Resuming means something only when earlier phases would be skipped.
-                    let resume = match i {
-                        0 => String::new(),
-                        _ => format!("; after fixing it, resume with `{}`", resume_command(row.phase)),
-                    };
                     failure = Some(err.context(format!(
-                        "phase `{}` failed after {}{resume}",
+                        "phase `{}` failed after {}; after fixing it, resume with `{}`",
                         row.phase,
                         fmt_duration(row.duration),
+                        resume_command(row.phase)
                     )));
                 }
             }
