@@ -75,7 +75,10 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
     assert_eq!(run.code, 1);
     let err = &run.stderr;
     assert!(err.contains("✗ phase `compile` failed after"), "{err}");
-    assert!(err.contains("resume with `cargo xtask test --from compile`"), "{err}");
+    assert!(
+        err.contains("after fixing it, rerun `cargo xtask test`"),
+        "the first phase has nothing to resume past: {err}"
+    );
     assert!(err.contains("caused by: `cargo test --workspace --no-run` failed with exit code 101"), "{err}");
     assert!(
         err.contains("│ error[E0308]: mismatched types")
