@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{containerize, doctor, test, up};
+use crate::commands::{containerize, doctor, helm_gen, secrets, test, up};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +53,8 @@ pub struct GlobalOpts {
 pub enum Command {
     Doctor(doctor::Args),
     Containerize(containerize::Args),
+    HelmGen(helm_gen::Args),
+    Secrets(secrets::Args),
     Test(test::Args),
     Up(up::Args),
 }

@@ -2,12 +2,13 @@
 //! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
 
 pub mod background;
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod container_engine;
 pub mod context;
-pub mod dotenv;
+pub mod env_file;
 pub mod images;
 pub mod phase;
 pub mod runner;
@@ -32,6 +33,8 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Containerize(args) => commands::containerize::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
+            Command::HelmGen(args) => commands::helm_gen::run(&cx, args),
+            Command::Secrets(args) => commands::secrets::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
             Command::Up(args) => commands::up::run(&cx, args),
         }

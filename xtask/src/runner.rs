@@ -101,7 +101,7 @@ impl Cmd {
         self
     }
 
-    /// Removes `key` from the child's environment.
+    /// The child runs without `key` in its environment, even if xtask's has it.
     pub fn env_remove(mut self, key: impl Into<String>) -> Cmd {
         self.env.push((key.into(), None));
         self

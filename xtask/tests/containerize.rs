@@ -250,10 +250,7 @@ fn fakes_failing_build_names_its_stage_step_and_tail() {
         err.contains("[todo-api] error[E0425]: cannot find value `pool` in this scope"),
         "build output streams, labelled: {err}"
     );
-    assert!(
-        err.contains("resume with `cargo xtask containerize --build docker --from containerize`"),
-        "{err}"
-    );
+    assert!(err.contains("after fixing it, rerun `cargo xtask containerize --build docker`"), "{err}");
 }
 
 #[test]

@@ -6,13 +6,21 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
-/// cargo, and the programs the browser suite needs on PATH (it runs through cargo too).
+/// cargo, and the programs the `chart` and `browser` suites need (they run `cargo test`, so the
+/// fake cargo answers for them).
 fn world_with_cargo() -> World {
     let mut world = World::new();
-    world.install("cargo").install("chromium").install("chromedriver");
-    world.on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
+    world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
+    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS) {
+        world.install(tool);
+    }
     world
 }
+
+const CHART_SUITE_TOOLS: [&str; 5] = ["helm3", "helm4", "kubernetes-validate", "checkov", "yamllint"];
+const CHART_SUITE: &str = "cargo test -p xtask --test chart_real_tools -- --ignored";
+const BROWSER_SUITE_TOOLS: [&str; 2] = ["chromium", "chromedriver"];
+const BROWSER_SUITE: &str = "cargo test -p xtask --test browser_real_tools -- --ignored";
 
 #[test]
 fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
@@ -27,6 +35,9 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
         ▶ workspace
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test --workspace -p xtask
         ✓ workspace planned in <T>
+        ▶ chart
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test chart_real_tools -- --ignored
+        ✓ chart planned in <T>
         ▶ browser
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test browser_real_tools -- --ignored
         ✓ browser planned in <T>
@@ -34,8 +45,9 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           phase      result   time  budget  note
           compile    planned  <T>  -
           workspace  planned  <T>  -
+          chart      planned  <T>  -
           browser    planned  <T>  -
-        3 planned, 0 skipped, 0 failed in <T>
+        4 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -50,11 +62,7 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
     assert_eq!(
         lines,
-        [
-            "cargo test --workspace --no-run",
-            "cargo test --workspace",
-            "cargo test -p xtask --test browser_real_tools -- --ignored"
-        ]
+        ["cargo test --workspace --no-run", "cargo test --workspace", CHART_SUITE, BROWSER_SUITE]
     );
     assert_eq!(calls[0].env["TODO_REQUIRE_TOOLS"], None);
     assert_eq!(calls[1].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
@@ -64,7 +72,8 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
         "child output is streamed: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("3 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert_eq!(calls[3].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert!(run.stderr.contains("4 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -76,7 +85,10 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
     assert_eq!(run.code, 1);
     let err = &run.stderr;
     assert!(err.contains("✗ phase `compile` failed after"), "{err}");
-    assert!(err.contains("resume with `cargo xtask test --from compile`"), "{err}");
+    assert!(
+        err.contains("after fixing it, rerun `cargo xtask test`"),
+        "the first phase has nothing to resume past: {err}"
+    );
     assert!(err.contains("caused by: `cargo test --workspace --no-run` failed with exit code 101"), "{err}");
     assert!(
         err.contains("│ error[E0308]: mismatched types")
@@ -84,7 +96,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 2 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 3 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -106,15 +118,13 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     assert!(run.success(), "{}", run.all());
     assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
     let lines: Vec<String> = world.calls().iter().map(|c| c.line()).collect();
-    assert_eq!(
-        lines,
-        ["cargo test --workspace", "cargo test -p xtask --test browser_real_tools -- --ignored"]
-    );
+    assert_eq!(lines, ["cargo test --workspace", CHART_SUITE, BROWSER_SUITE]);
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("this command has no phase `lint`; its phases are: compile, workspace, browser"),
+        run.stderr
+            .contains("this command has no phase `lint`; its phases are: compile, workspace, chart, browser"),
         "{}",
         run.stderr
     );
@@ -148,6 +158,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start workspace",
             "command",
             "phase_finish workspace",
+            "phase_start chart",
+            "command",
+            "phase_finish chart",
             "phase_start browser",
             "command",
             "phase_finish browser",
@@ -158,4 +171,36 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
     assert_eq!(finish["ok"], true);
     assert_eq!(finish["phases"][1]["status"], "done");
     assert!(finish["phases"][1]["duration_ms"].is_u64());
+}
+
+#[test]
+fn fakes_the_chart_suite_is_skipped_with_the_fix_or_fails_under_require_tools() {
+    let mut world = world_with_cargo();
+    world.uninstall("helm4").uninstall("checkov");
+    let run = world.xtask(&["test"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("skipping the chart suite"), "{}", run.stderr);
+    assert!(run.stderr.contains("`helm4` (target/ci or PATH): bash ci/helm.sh"), "{}", run.stderr);
+    assert!(run.stderr.contains("`checkov` (target/ci or PATH): bash ci/python-tools.sh"), "{}", run.stderr);
+    assert!(!world.calls().iter().any(|c| c.line() == CHART_SUITE));
+
+    let run = world.xtask(&["test", "--require-tools", "--from", "chart"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--require-tools forbids skipping it"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_the_browser_suite_is_skipped_with_the_fix_or_fails_under_require_tools() {
+    let mut world = world_with_cargo();
+    world.uninstall("chromedriver");
+    let run = world.xtask(&["test"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("skipping the browser suite"), "{}", run.stderr);
+    assert!(run.stderr.contains("`chromedriver` on PATH: source ci/chromium.sh"), "{}", run.stderr);
+    assert!(!world.calls().iter().any(|c| c.line() == BROWSER_SUITE));
+
+    let run = world.xtask(&["test", "--require-tools", "--from", "browser"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("the browser suite"), "{}", run.stderr);
+    assert!(run.stderr.contains("--require-tools forbids skipping it"), "{}", run.stderr);
 }

@@ -133,6 +133,7 @@ fn fakes_an_llm_key_in_dotenv_reaches_the_api_only_through_its_environment() {
     assert!(run.stderr.contains("agent: LLM gpt-4o-mini (OPENAI_API_KEY from .env)"), "{}", run.stderr);
 
     let run = world.xtask(&["--dry-run", "up", "--port", "0", "--offline"]);
-    assert!(run.stderr.contains("-u OPENAI_API_KEY") && run.stderr.contains("agent: offline (--offline)"));
+    assert!(run.stderr.contains("-u OPENAI_API_KEY") && run.stderr.contains("LLM_PROVIDER=offline"));
+    assert!(run.stderr.contains("agent: offline (--offline)"), "{}", run.stderr);
     assert!(!run.all().contains("sk-canary-5d1e"));
 }

@@ -3,7 +3,7 @@
 
 import { api, ApiError, on, session } from "./js/api.js";
 import { createChat } from "./js/chat.js";
-import { show, toast } from "./js/dom.js";
+import { h, show, toast } from "./js/dom.js";
 import { createTasks } from "./js/tasks.js";
 
 const $ = (id) => document.getElementById(id);
@@ -63,8 +63,12 @@ function setAuthMode(mode) {
   show($("auth-error"), false);
 }
 
-function authError(message, field) {
-  $("auth-error").textContent = message;
+function authError(message, field, action = null) {
+  $("auth-error").replaceChildren(
+    message,
+    action ? " " : "",
+    action ? h("button", { type: "button", class: "link-button", text: action.label, onclick: action.run }) : "",
+  );
   show($("auth-error"), true);
   for (const input of [$("auth-email"), $("auth-password")]) input.removeAttribute("aria-invalid");
   if (field) {
@@ -100,7 +104,13 @@ $("auth-form").addEventListener("submit", async (event) => {
   } catch (err) {
     if (!(err instanceof ApiError)) return authError("Something went wrong. Please try again.");
     if (err.code === "email_taken") {
-      authError("An account with this email already exists. Sign in instead?", $("auth-email"));
+      authError("An account with this email already exists.", $("auth-email"), {
+        label: "Sign in instead",
+        run: () => {
+          setAuthMode("signin");
+          $("auth-password").focus();
+        },
+      });
     } else if (err.code === "invalid_credentials" || err.status === 401) {
       authError("That email and password don't match an account.", $("auth-password"));
     } else if (err.status === 429) {

@@ -244,8 +244,10 @@ fn diagnose(report: &mut Report) {
     if !report.env_file.exists {
         report.warnings.push(Problem {
             what: ".env does not exist (settings and secrets for the app: LLM key, database URL)".into(),
-            fix: "cp deploy/.env.example .env, then fill in what you use; without it the app runs with \
-                  SQLite and the offline agent"
+            fix: "for minikube nothing is needed: `cargo xtask secrets` creates it with a generated \
+                  JWT_SECRET and bundled-Postgres password; to use an LLM key or an external database, \
+                  first cp deploy/.env.example .env and fill in what you use (locally the app runs \
+                  with SQLite and the offline agent without it)"
                 .into(),
         });
     } else if !report.env_file.missing.is_empty() {

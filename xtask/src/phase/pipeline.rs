@@ -111,11 +111,15 @@ impl Pipeline {
                         "duration_ms": millis(row.duration),
                         "error": format!("{err:#}"),
                     }));
+                    // Resuming means something only when earlier phases would be skipped.
+                    let next = match i {
+                        0 => format!("after fixing it, rerun `{}`", command_line(None)),
+                        _ => format!("after fixing it, resume with `{}`", command_line(Some(row.phase))),
+                    };
                     failure = Some(err.context(format!(
-                        "phase `{}` failed after {}; after fixing it, resume with `{}`",
+                        "phase `{}` failed after {}; {next}",
                         row.phase,
                         fmt_duration(row.duration),
-                        resume_command(row.phase)
                     )));
                 }
             }
@@ -159,7 +163,7 @@ impl Pipeline {
                 Some(RecordStatus::Succeeded | RecordStatus::Skipped) => {}
                 Some(RecordStatus::Failed) => bail!(
                     "cannot resume from `{from}`: `{name}` failed on its last run; resume from it instead: `{}`",
-                    resume_command(name)
+                    command_line(Some(name))
                 ),
                 None => bail!(
                     "cannot resume from `{from}`: `{name}` has not run here yet; run without --from first"
@@ -311,8 +315,8 @@ fn status_word(status: Status, dry_run: bool) -> &'static str {
     }
 }
 
-/// The command line the user ran, with `--from PHASE` in place of any earlier `--from`.
-fn resume_command(phase: &str) -> String {
+/// The command line the user ran, without any `--from`, then with `--from PHASE` if given.
+fn command_line(from: Option<&str>) -> String {
     let mut args = Vec::new();
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -322,7 +326,9 @@ fn resume_command(phase: &str) -> String {
             args.push(arg);
         }
     }
-    args.push(format!("--from {phase}"));
+    if let Some(phase) = from {
+        args.push(format!("--from {phase}"));
+    }
     format!("cargo xtask {}", args.join(" "))
 }
 

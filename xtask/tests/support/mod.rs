@@ -125,7 +125,8 @@ pub struct World {
 }
 
 impl World {
-    /// A project root with the repository's deploy description, and no tools at all.
+    /// A project root with the repository's deploy description (deploy/: todo.toml, environments,
+    /// .env.example), and no tools at all.
     pub fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("project");
@@ -135,6 +136,12 @@ impl World {
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         std::fs::copy(repo.join("deploy/todo.toml"), root.join("deploy/todo.toml")).unwrap();
+        std::fs::copy(repo.join("deploy/.env.example"), root.join("deploy/.env.example")).unwrap();
+        std::fs::create_dir_all(root.join("deploy/environments")).unwrap();
+        for entry in std::fs::read_dir(repo.join("deploy/environments")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, root.join("deploy/environments").join(path.file_name().unwrap())).unwrap();
+        }
         World {
             log: dir.path().join("calls.jsonl"),
             scenario: dir.path().join("scenario.toml"),

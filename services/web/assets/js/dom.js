@@ -80,7 +80,18 @@ export function debounce(fn, ms) {
   };
 }
 
-// Announces a short message to screen readers and shows it as a toast.
+// Tells screen-reader users what just happened, without anything appearing on screen: for
+// changes the page already shows (a new row, a ticked box).
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  region.textContent = "";
+  // A fresh text node in a later task, so the same message twice is read twice.
+  setTimeout(() => {
+    region.textContent = message;
+  }, 50);
+}
+
+// A message everyone sees (and screen readers hear), optionally with an action such as Undo.
 export function toast(message, { kind = "info", action = null, timeout = 4000 } = {}) {
   const region = document.getElementById("toasts");
   const close = () => {
@@ -105,5 +116,8 @@ export function toast(message, { kind = "info", action = null, timeout = 4000 } 
     h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", onclick: close }, icon("x")),
   );
   region.append(item);
+  // A burst of actions must not pile up a wall of toasts: keep the newest few.
+  const items = region.querySelectorAll(".toast:not(.leaving)");
+  for (const old of [...items].slice(0, Math.max(0, items.length - 3))) old.remove();
   if (timeout) setTimeout(close, timeout);
 }

@@ -3,7 +3,7 @@
 // always matches what the assistant sees too.
 
 import { api, ApiError } from "./api.js";
-import { debounce, h, icon, show, timeAgo, toast } from "./dom.js";
+import { announce, debounce, h, icon, show, timeAgo, toast } from "./dom.js";
 
 const PAGE_SIZE = 50;
 
@@ -171,7 +171,7 @@ export function createTasks() {
             highlight.add(task.id);
             await load();
             focusRow(task.id, ".icon-btn");
-            toast("Task updated");
+            announce(`Saved “${title}”`);
           } catch (err) {
             showError(err, "Couldn't save your changes.");
           }
@@ -217,7 +217,7 @@ export function createTasks() {
       // A new task is pending: make sure it is visible.
       if (state.filter === "completed") setFilter("pending", { reload: false });
       await load();
-      toast(`Added “${title}”`);
+      announce(`Added “${title}”`);
     } catch (err) {
       showError(err, "Couldn't add the task.");
     } finally {
@@ -232,7 +232,7 @@ export function createTasks() {
       highlight.add(task.id);
       await load();
       focusRow(task.id, ".check");
-      toast(completed ? `Completed “${task.title}”` : `Marked “${task.title}” as not done`);
+      announce(completed ? `Completed “${task.title}”` : `Marked “${task.title}” as not done`);
     } catch (err) {
       showError(err, "Couldn't update the task.");
       render();

@@ -17,9 +17,9 @@ use xshell::cmd;
 
 use crate::background::{Background, describe_exit};
 use crate::context::Context;
+use crate::env_file::{ENV_FILE, EnvFile};
 use crate::phase::{Outcome, Phase, Pipeline};
 use crate::runner::Cmd;
-use crate::secret::Secret;
 use crate::ui::{Style, fmt_duration};
 use state::{Existing, Server, StateFile, Status, UpState};
 
@@ -253,22 +253,28 @@ impl Serve {
             for key in LLM_KEYS {
                 cmd = cmd.env_remove(key);
             }
-            return Ok(("offline (--offline)".to_owned(), cmd));
+            return Ok(("offline (--offline)".to_owned(), cmd.env("LLM_PROVIDER", "offline")));
         }
-        let dotenv = crate::dotenv::read(&cx.root.join(".env"));
+        let dotenv = EnvFile::read(&cx.root, ENV_FILE)?;
+        // Settings are not secrets; the file holds every value as one until told otherwise.
+        let setting = |key: &str| dotenv.get(key).map(|entry| entry.value.expose().to_owned());
         for key in LLM_SETTINGS {
-            if let Some(value) = dotenv.get(key).filter(|v| !v.is_empty()) {
+            if let Some(value) = setting(key) {
                 cmd = cmd.env(key, value);
             }
         }
+        let llm = llm_name(setting("LLM_MODEL"), setting("LLM_BASE_URL"));
         let mut agent = "offline (no LLM_API_KEY or OPENAI_API_KEY in .env)".to_owned();
         for key in LLM_KEYS {
-            if let Some(value) = dotenv.get(key).filter(|v| !v.is_empty()) {
-                cmd = cmd.secret_env(key, Secret::new(value.clone()));
-                agent = format!("{} ({key} from .env)", llm_name(&dotenv));
+            if let Some(entry) = dotenv.get(key) {
+                cmd = cmd.secret_env(key, entry.value.clone());
+                agent = format!("{llm} ({key} from .env)");
             } else if std::env::var_os(key).is_some_and(|v| !v.is_empty()) {
-                agent = format!("{} ({key} from the environment)", llm_name(&dotenv));
+                agent = format!("{llm} ({key} from the environment)");
             }
+        }
+        if setting("LLM_PROVIDER").as_deref() == Some("offline") {
+            agent = "offline (LLM_PROVIDER=offline in .env)".to_owned();
         }
         Ok((agent, cmd))
     }
@@ -347,10 +353,9 @@ impl Serve {
     }
 }
 
-fn llm_name(dotenv: &std::collections::BTreeMap<String, String>) -> String {
-    let model =
-        dotenv.get("LLM_MODEL").filter(|v| !v.is_empty()).map_or("the api's default model", String::as_str);
-    match dotenv.get("LLM_BASE_URL").filter(|v| !v.is_empty()) {
+fn llm_name(model: Option<String>, base_url: Option<String>) -> String {
+    let model = model.unwrap_or_else(|| "the api's default model".to_owned());
+    match base_url {
         Some(base) => format!("LLM {model} at {base}"),
         None => format!("LLM {model}"),
     }

@@ -1,0 +1,233 @@
+//! What the rendered chart must be, checked on the golden files (`tests/golden/chart-<env>.yaml`:
+//! `helm template` output for Kubernetes 1.35, kept equal to what helm 3 and 4 render by the chart
+//! suite in `chart_real_tools.rs`). No tool needed: this runs with every `cargo test`.
+
+use std::path::Path;
+
+use serde::Deserialize as _;
+use serde_norway::Value;
+use xtask::config::DeployConfig;
+
+const ENVIRONMENTS: [&str; 2] = ["minikube", "cluster"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn manifests(env: &str) -> Vec<Value> {
+    let path = root().join(format!("xtask/tests/golden/chart-{env}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_norway::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).unwrap())
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+fn kind(doc: &Value) -> &str {
+    doc["kind"].as_str().unwrap()
+}
+
+fn name(doc: &Value) -> String {
+    format!("{}/{}", kind(doc), doc["metadata"]["name"].as_str().unwrap())
+}
+
+fn of_kind<'a>(docs: &'a [Value], kind_name: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|doc| kind(doc) == kind_name).collect()
+}
+
+/// Every pod spec in the output, with the name of the object that holds it.
+fn pod_specs(docs: &[Value]) -> Vec<(String, &Value)> {
+    docs.iter()
+        .filter_map(|doc| match kind(doc) {
+            "Deployment" | "StatefulSet" => Some((name(doc), &doc["spec"]["template"]["spec"])),
+            "Pod" => Some((name(doc), &doc["spec"])),
+            _ => None,
+        })
+        .collect()
+}
+
+fn containers(spec: &Value) -> Vec<&Value> {
+    let list = |key: &str| spec[key].as_sequence().map(|s| s.iter().collect::<Vec<_>>()).unwrap_or_default();
+    list("initContainers").into_iter().chain(list("containers")).collect()
+}
+
+fn int(value: &Value) -> i64 {
+    value.as_i64().unwrap_or_else(|| panic!("{value:?} is not a number"))
+}
+
+#[test]
+fn every_container_meets_the_restricted_pod_security_standard() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        let specs = pod_specs(&docs);
+        assert!(specs.len() >= 6, "{env}: only {} pod specs", specs.len());
+        for (owner, spec) in specs {
+            assert_eq!(spec["automountServiceAccountToken"], Value::Bool(false), "{env} {owner}");
+            let pod = &spec["securityContext"];
+            assert_eq!(pod["runAsNonRoot"], Value::Bool(true), "{env} {owner}");
+            assert!(int(&pod["runAsUser"]) >= 10000 && int(&pod["runAsGroup"]) >= 10000, "{env} {owner}");
+            assert_eq!(pod["seccompProfile"]["type"].as_str(), Some("RuntimeDefault"), "{env} {owner}");
+            for container in containers(spec) {
+                let at = format!("{env} {owner} container {}", container["name"].as_str().unwrap());
+                let security = &container["securityContext"];
+                assert_eq!(security["runAsNonRoot"], Value::Bool(true), "{at}");
+                assert!(int(&security["runAsUser"]) >= 10000, "{at}: numeric runAsUser >= 10000");
+                assert!(int(&security["runAsGroup"]) >= 10000, "{at}");
+                assert_eq!(security["allowPrivilegeEscalation"], Value::Bool(false), "{at}");
+                assert_eq!(security["privileged"], Value::Bool(false), "{at}");
+                assert_eq!(security["readOnlyRootFilesystem"], Value::Bool(true), "{at}");
+                let dropped: Vec<&str> = security["capabilities"]["drop"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap())
+                    .collect();
+                assert_eq!(dropped, ["ALL"], "{at}");
+                assert!(security["capabilities"]["add"].is_null(), "{at}");
+                assert_eq!(security["seccompProfile"]["type"].as_str(), Some("RuntimeDefault"), "{at}");
+
+                for set in ["requests", "limits"] {
+                    for resource in ["cpu", "memory", "ephemeral-storage"] {
+                        assert!(container["resources"][set][resource].is_string(), "{at}: {set}.{resource}");
+                    }
+                }
+                let image = container["image"].as_str().unwrap();
+                let tag = image.rsplit_once(':').map(|(_, tag)| tag).unwrap_or("");
+                assert!(!tag.is_empty() && tag != "latest" && !tag.contains('/'), "{at}: image {image}");
+            }
+        }
+    }
+}
+
+#[test]
+fn app_containers_have_distinct_probes_a_writable_tmp_and_a_short_pre_stop() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        for deployment in of_kind(&docs, "Deployment") {
+            let at = format!("{env} {}", name(deployment));
+            let spec = &deployment["spec"];
+            let strategy = &spec["strategy"];
+            assert_eq!(strategy["type"].as_str(), Some("RollingUpdate"), "{at}");
+            assert_eq!(int(&strategy["rollingUpdate"]["maxUnavailable"]), 0, "{at}");
+            assert!(int(&spec["progressDeadlineSeconds"]) > 0, "{at}");
+            let pod = &spec["template"]["spec"];
+            let grace = int(&pod["terminationGracePeriodSeconds"]);
+            for container in containers(pod) {
+                let probe_path =
+                    |probe: &str| container[probe]["httpGet"]["path"].as_str().map(str::to_owned);
+                let (startup, liveness, readiness) =
+                    (probe_path("startupProbe"), probe_path("livenessProbe"), probe_path("readinessProbe"));
+                assert_eq!(liveness.as_deref(), Some("/healthz"), "{at}");
+                assert_eq!(readiness.as_deref(), Some("/readyz"), "{at}");
+                assert!(startup.is_some(), "{at}: no startup probe");
+                let sleep = int(&container["lifecycle"]["preStop"]["sleep"]["seconds"]);
+                assert!(sleep > 0 && sleep < grace, "{at}: preStop sleep {sleep}s, grace {grace}s");
+                let mounts = container["volumeMounts"].as_sequence().unwrap();
+                let tmp =
+                    mounts.iter().find(|m| m["mountPath"].as_str() == Some("/tmp")).expect("/tmp mounted");
+                let volume =
+                    pod["volumes"].as_sequence().unwrap().iter().find(|v| v["name"] == tmp["name"]).unwrap();
+                assert!(volume["emptyDir"].is_mapping(), "{at}: /tmp is an emptyDir");
+            }
+        }
+    }
+}
+
+#[test]
+fn secrets_are_referenced_by_name_never_rendered() {
+    let config = DeployConfig::load(root().try_into().unwrap()).unwrap();
+    let secret_name = config.app.secret_name.0.as_str();
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        assert!(of_kind(&docs, "Secret").is_empty(), "{env}: the chart renders a Secret");
+        for config_map in of_kind(&docs, "ConfigMap") {
+            for key in config_map["data"].as_mapping().unwrap().keys() {
+                let key = key.as_str().unwrap();
+                assert!(!xtask::config::SECRET_KEYS.contains(&key), "{env} {} holds {key}", name(config_map));
+            }
+        }
+        for (owner, spec) in pod_specs(&docs) {
+            for container in containers(spec) {
+                for var in container["env"].as_sequence().into_iter().flatten() {
+                    let key = var["name"].as_str().unwrap();
+                    if xtask::config::SECRET_KEYS.contains(&key) {
+                        let reference = &var["valueFrom"]["secretKeyRef"];
+                        assert_eq!(reference["name"].as_str(), Some(secret_name), "{env} {owner} {key}");
+                        assert!(var["value"].is_null(), "{env} {owner}: {key} has a literal value");
+                    }
+                }
+            }
+        }
+        // The pods roll when the chart's ConfigMap changes; the Secret's hash is added by helm at
+        // install time (lookup), which `helm template` cannot do.
+        for deployment in of_kind(&docs, "Deployment") {
+            let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+            assert!(annotations["checksum/config"].as_str().is_some_and(|h| h.len() == 64), "{env}");
+        }
+    }
+}
+
+#[test]
+fn the_ingress_routes_the_host_to_web_and_api() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        let ingresses = of_kind(&docs, "Ingress");
+        assert_eq!(ingresses.len(), 1, "{env}");
+        let rule = &ingresses[0]["spec"]["rules"][0];
+        assert_eq!(rule["host"].as_str(), Some("todo.local"));
+        let routes: Vec<(String, String)> = rule["http"]["paths"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let service = p["backend"]["service"]["name"].as_str().unwrap().to_owned();
+                (p["path"].as_str().unwrap().to_owned(), service)
+            })
+            .collect();
+        assert_eq!(routes, [("/".into(), "todo-web".into()), ("/api".into(), "todo-api".into())], "{env}");
+        assert_eq!(ingresses[0]["spec"]["ingressClassName"].as_str(), Some("nginx"));
+    }
+}
+
+#[test]
+fn network_policies_deny_by_default_and_service_accounts_mount_no_token() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        let policies = of_kind(&docs, "NetworkPolicy");
+        let deny =
+            policies.iter().find(|p| name(p).ends_with("-default-deny")).expect("a default-deny policy");
+        assert!(deny["spec"]["ingress"].is_null() && deny["spec"]["egress"].is_null(), "{env}");
+        assert_eq!(
+            deny["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"].as_str(),
+            Some("todo")
+        );
+        for account in of_kind(&docs, "ServiceAccount") {
+            assert_eq!(account["automountServiceAccountToken"], Value::Bool(false), "{env}");
+        }
+        for doc in &docs {
+            let labels = &doc["metadata"]["labels"];
+            for label in
+                ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"]
+            {
+                assert!(labels[label].is_string(), "{env} {}: no {label}", name(doc));
+            }
+            assert_eq!(doc["metadata"]["namespace"].as_str(), Some("todo"), "{env} {}", name(doc));
+        }
+    }
+}
+
+#[test]
+fn the_bundled_database_is_where_secrets_points_database_url() {
+    let (minikube, _) = DeployConfig::load_env(root().try_into().unwrap(), Some("minikube")).unwrap();
+    let docs = manifests("minikube");
+    let services: Vec<String> = of_kind(&docs, "Service").iter().map(|s| name(s)).collect();
+    assert!(services.contains(&format!("Service/{}", minikube.postgres_host())), "{services:?}");
+    let statefulset = of_kind(&docs, "StatefulSet");
+    assert_eq!(statefulset.len(), 1);
+    assert!(
+        statefulset[0]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+            .is_string()
+    );
+    // The cluster environment expects an external database: no Postgres in it.
+    assert!(of_kind(&manifests("cluster"), "StatefulSet").is_empty());
+}
