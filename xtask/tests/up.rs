@@ -74,6 +74,12 @@ fn fakes_a_running_up_is_pointed_at_instead_of_failing_on_its_port() {
     assert!(world.calls().is_empty(), "nothing is built or started");
     assert!(world.root.join("target/xtask/up.json").exists(), "the running up's record is left alone");
 
+    let run = world.xtask(&["--json", "up"]);
+    let event: serde_json::Value =
+        serde_json::from_str(run.stdout.trim()).expect("stdout is only JSON events");
+    assert_eq!(event["event"], "already_running");
+    assert_eq!(event["url"], format!("http://127.0.0.1:{port}"));
+
     // Still starting: no URL to give yet, so it says who is starting and fails.
     world.file("target/xtask/up.json", &state(std::process::id(), "starting", port));
     let run = world.xtask(&["up"]);

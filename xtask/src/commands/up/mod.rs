@@ -74,7 +74,7 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
                 state.pids()
             ));
             cx.ui.event(json!({ "event": "already_running", "url": state.url, "pid": state.pid }));
-            cx.ui.print(&state.url);
+            print_url(cx, &state.url);
             return Ok(());
         }
         Existing::Live(state) => bail!(
@@ -348,7 +348,14 @@ impl Serve {
             "api_url": format!("http://127.0.0.1:{}", self.api_port),
             "pids": { "up": std::process::id(), "todo-api": api.pid(), "todo-web": web.pid() },
         }));
-        // stdout: for scripts (and tests) that start `up` and need the address.
+        print_url(cx, url);
+    }
+}
+
+/// The URL alone on stdout, for scripts (and tests) that start `up` and need the address; with
+/// `--json` stdout is only events, and the `up` event carries it.
+fn print_url(cx: &Context, url: &str) {
+    if !cx.ui.json() {
         cx.ui.print(url);
     }
 }
