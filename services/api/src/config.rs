@@ -441,6 +441,37 @@ mod tests {
         assert_eq!(error_keys(&[("JWT_SECRET", SECRET), ("RUST_LOG", "todo_api=[")]), ["RUST_LOG"]);
     }
 
+    /// `KEY` of every `KEY=value` line.
+    fn assigned_keys(text: &str) -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn deploy_env_example_documents_exactly_the_keys_read() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let _ = Config::from_lookup(|key| {
+            asked.lock().unwrap().insert(key.to_owned());
+            None
+        });
+        let asked = asked.into_inner().unwrap();
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/.env.example"))
+                .expect("deploy/.env.example");
+        let documented = assigned_keys(&example);
+        let missing: Vec<_> = asked.difference(&documented).collect();
+        assert!(missing.is_empty(), "read but not in deploy/.env.example: {missing:?}");
+
+        // Other components have sections in the same file; the API's (from its heading to the
+        // next heading rule after its own) must hold only keys the API reads.
+        let (_, after_heading) = example.split_once("# todo-api (services/api)").expect("an API section");
+        let body = after_heading.split("\n# ---").nth(1).expect("the API heading's closing rule");
+        let stale: Vec<_> = assigned_keys(body).into_iter().filter(|k| !asked.contains(k)).collect();
+        assert!(stale.is_empty(), "documented for the API but never read: {stale:?}");
+    }
+
     #[test]
     fn data_dir_and_bind_addr_are_honoured() {
         let c = load(&[
