@@ -1,0 +1,181 @@
+//! Conversation persistence, scoped to an owner like the task store.
+
+use sqlx::types::Json;
+
+use super::{Conversation, Message, NewMessage, Role};
+use crate::auth::UserId;
+use crate::db::{Db, Timestamp, on_pool};
+use crate::page::{Page, PageRequest};
+
+// Macros so `concat!` can build literal SQL, which is all sqlx accepts without an audit.
+macro_rules! columns {
+    () => {
+        "id, title, created_at, updated_at"
+    };
+}
+macro_rules! message_columns {
+    () => {
+        "id, role, content, tool_calls, tool_call_id, created_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    role: String,
+    content: String,
+    tool_calls: Option<Json<serde_json::Value>>,
+    tool_call_id: Option<String>,
+    created_at: Timestamp,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = sqlx::Error;
+
+    fn try_from(row: MessageRow) -> Result<Self, Self::Error> {
+        let role = Role::parse(&row.role).ok_or_else(|| {
+            sqlx::Error::Decode(format!("message {} has unknown role {:?}", row.id, row.role).into())
+        })?;
+        Ok(Message {
+            id: row.id,
+            role,
+            content: row.content,
+            tool_calls: row.tool_calls.map(|j| j.0),
+            tool_call_id: row.tool_call_id,
+            created_at: row.created_at,
+        })
+    }
+}
+
+pub async fn create(db: &Db, owner: UserId, title: Option<&str>) -> Result<Conversation, sqlx::Error> {
+    let now = Timestamp::now();
+    // Titles are derived from a first message, so an overlong one is shortened, not refused.
+    let title: Option<String> = title
+        .map(|t| t.trim().chars().take(super::TITLE_MAX_CHARS).collect())
+        .filter(|t: &String| !t.is_empty());
+    let sql = concat!(
+        "INSERT INTO conversations (user_id, title, created_at, updated_at) \
+         VALUES ($1, $2, $3, $3) RETURNING ",
+        columns!()
+    );
+    on_pool!(db, pool => {
+        sqlx::query_as::<_, Conversation>(sql)
+            .bind(owner.0)
+            .bind(title.as_deref())
+            .bind(now)
+            .fetch_one(pool)
+            .await
+    })
+}
+
+pub async fn get(db: &Db, owner: UserId, id: i64) -> Result<Option<Conversation>, sqlx::Error> {
+    let sql = concat!("SELECT ", columns!(), " FROM conversations WHERE id = $1 AND user_id = $2");
+    on_pool!(db, pool => {
+        sqlx::query_as::<_, Conversation>(sql)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// Most recently active first.
+pub async fn list(db: &Db, owner: UserId, page: PageRequest) -> Result<Page<Conversation>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM conversations WHERE user_id = $1 \
+         ORDER BY updated_at DESC, id DESC LIMIT $2 OFFSET $3"
+    );
+    let (items, total) = on_pool!(db, pool => {
+        let items = sqlx::query_as::<_, Conversation>(sql)
+            .bind(owner.0)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE user_id = $1")
+            .bind(owner.0)
+            .fetch_one(pool)
+            .await?;
+        (items, total)
+    });
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+/// Appends a turn and marks the conversation active. `None` if the owner has no such
+/// conversation.
+pub async fn append_message(
+    db: &Db,
+    owner: UserId,
+    conversation_id: i64,
+    message: &NewMessage,
+) -> Result<Option<Message>, sqlx::Error> {
+    let now = Timestamp::now();
+    let (role, content, tool_calls, tool_call_id) = match message {
+        NewMessage::User { content } => (Role::User, content, None, None),
+        NewMessage::Assistant { content, tool_calls } => (
+            Role::Assistant,
+            content,
+            (!tool_calls.is_empty()).then(|| Json(serde_json::Value::Array(tool_calls.clone()))),
+            None,
+        ),
+        NewMessage::Tool { tool_call_id, content } => {
+            (Role::Tool, content, None, Some(tool_call_id.as_str()))
+        }
+    };
+    let insert = concat!(
+        "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        message_columns!()
+    );
+    let row = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        // The ownership check and the activity bump in one statement, inside the transaction
+        // that inserts, so a message never lands in someone else's conversation.
+        let owned = sqlx::query(
+            "UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2",
+        )
+        .bind(conversation_id)
+        .bind(owner.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !owned {
+            return Ok(None);
+        }
+        let row = sqlx::query_as::<_, MessageRow>(insert)
+            .bind(conversation_id)
+            .bind(role.as_str())
+            .bind(content.as_str())
+            .bind(tool_calls)
+            .bind(tool_call_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row
+    });
+    Message::try_from(row).map(Some)
+}
+
+/// Every message of a conversation, oldest first; `None` if the owner has no such conversation.
+pub async fn messages(
+    db: &Db,
+    owner: UserId,
+    conversation_id: i64,
+) -> Result<Option<Vec<Message>>, sqlx::Error> {
+    if get(db, owner, conversation_id).await?.is_none() {
+        return Ok(None);
+    }
+    let sql = concat!("SELECT ", message_columns!(), " FROM messages WHERE conversation_id = $1 ORDER BY id");
+    let rows = on_pool!(db, pool => {
+        sqlx::query_as::<_, MessageRow>(sql)
+            .bind(conversation_id)
+            .fetch_all(pool)
+            .await?
+    });
+    rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>().map(Some)
+}

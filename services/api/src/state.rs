@@ -1,0 +1,38 @@
+//! What every handler can reach, cloned cheaply into each request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{Passwords, Tokens};
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+use crate::shutdown::Lifecycle;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub tokens: Arc<Tokens>,
+    pub passwords: Passwords,
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub lifecycle: Lifecycle,
+    pub trust_proxy_headers: bool,
+    pub request_timeout: Duration,
+}
+
+impl AppState {
+    pub fn new(config: &Config, db: Db) -> Self {
+        Self {
+            db,
+            tokens: Arc::new(Tokens::new(&config.jwt_secret)),
+            passwords: Passwords::new(),
+            limiter: Arc::new(RateLimiter::new(config.rate_limits)),
+            metrics: Arc::new(Metrics::new()),
+            lifecycle: Lifecycle::new(),
+            trust_proxy_headers: config.trust_proxy_headers,
+            request_timeout: config.request_timeout,
+        }
+    }
+}

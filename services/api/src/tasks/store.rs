@@ -1,0 +1,153 @@
+//! Task persistence. Every function takes the owner and every statement filters on it, so no
+//! caller can reach another user's task by id: it is simply not found.
+
+use super::{NewTask, StatusFilter, Task, TaskFilter, TaskPatch};
+use crate::auth::UserId;
+use crate::db::{Db, Timestamp, on_pool};
+use crate::page::{Page, PageRequest};
+
+// A macro rather than a const so `concat!` can build each statement as a literal: sqlx only
+// accepts literal SQL (or an explicit audit) to keep user data out of query text.
+macro_rules! columns {
+    () => {
+        "id, title, description, completed, created_at, updated_at"
+    };
+}
+
+pub async fn create(db: &Db, owner: UserId, new: &NewTask) -> Result<Task, sqlx::Error> {
+    let now = Timestamp::now();
+    let sql = concat!(
+        "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at) \
+         VALUES ($1, $2, $3, FALSE, $4, $4) RETURNING ",
+        columns!()
+    );
+    on_pool!(db, pool => {
+        sqlx::query_as::<_, Task>(sql)
+            .bind(owner.0)
+            .bind(new.title.as_str())
+            .bind(new.description.as_ref().map(|d| d.as_str()))
+            .bind(now)
+            .fetch_one(pool)
+            .await
+    })
+}
+
+pub async fn get(db: &Db, owner: UserId, id: i64) -> Result<Option<Task>, sqlx::Error> {
+    let sql = concat!("SELECT ", columns!(), " FROM tasks WHERE id = $1 AND user_id = $2");
+    on_pool!(db, pool => {
+        sqlx::query_as::<_, Task>(sql)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// Newest first (by creation time, then id, so equal timestamps still have one order).
+pub async fn list(
+    db: &Db,
+    owner: UserId,
+    filter: &TaskFilter,
+    page: PageRequest,
+) -> Result<Page<Task>, sqlx::Error> {
+    let completed = match filter.status {
+        StatusFilter::All => None,
+        StatusFilter::Pending => Some(false),
+        StatusFilter::Completed => Some(true),
+    };
+    let pattern = filter.search.as_deref().map(like_pattern);
+    // `lower()` on both sides: Postgres `LIKE` is case-sensitive and SQLite has no `ILIKE`.
+    macro_rules! filters {
+        () => {
+            " FROM tasks WHERE user_id = $1 AND ($2 IS NULL OR completed = $2) \
+              AND ($3 IS NULL OR lower(title) LIKE $3 ESCAPE '\\' \
+                   OR lower(coalesce(description, '')) LIKE $3 ESCAPE '\\')"
+        };
+    }
+    let select =
+        concat!("SELECT ", columns!(), filters!(), " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5");
+    let count = concat!("SELECT COUNT(*)", filters!());
+    let (items, total) = on_pool!(db, pool => {
+        let items = sqlx::query_as::<_, Task>(select)
+            .bind(owner.0)
+            .bind(completed)
+            .bind(pattern.as_deref())
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(count)
+            .bind(owner.0)
+            .bind(completed)
+            .bind(pattern.as_deref())
+            .fetch_one(pool)
+            .await?;
+        (items, total)
+    });
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+pub async fn update(db: &Db, owner: UserId, id: i64, patch: &TaskPatch) -> Result<Option<Task>, sqlx::Error> {
+    if patch.is_empty() {
+        return get(db, owner, id).await;
+    }
+    let sql = concat!(
+        "UPDATE tasks SET \
+             title = COALESCE($3, title), \
+             description = CASE WHEN $4 THEN $5 ELSE description END, \
+             completed = COALESCE($6, completed), \
+             updated_at = $7 \
+         WHERE id = $1 AND user_id = $2 RETURNING ",
+        columns!()
+    );
+    let new_description = patch.description.as_ref().and_then(|d| d.as_ref().map(|d| d.as_str()));
+    on_pool!(db, pool => {
+        sqlx::query_as::<_, Task>(sql)
+            .bind(id)
+            .bind(owner.0)
+            .bind(patch.title.as_ref().map(|t| t.as_str()))
+            .bind(patch.description.is_some())
+            .bind(new_description)
+            .bind(patch.completed)
+            .bind(Timestamp::now())
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// `true` if a task was deleted, `false` if the owner has no task with this id.
+pub async fn delete(db: &Db, owner: UserId, id: i64) -> Result<bool, sqlx::Error> {
+    let result = on_pool!(db, pool => {
+        sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(owner.0)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(result == 1)
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with its own `%`, `_` and `\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+    }
+}

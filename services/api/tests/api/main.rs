@@ -1,0 +1,15 @@
+//! Integration tests: the real application over real HTTP, on SQLite and (when
+//! `TEST_DATABASE_URL` is set) on Postgres. One test binary, so it is linked once.
+
+mod helpers;
+
+mod auth;
+mod conversations;
+mod errors;
+mod health;
+mod isolation;
+mod limits;
+mod openapi;
+mod persistence;
+mod shutdown;
+mod tasks;
