@@ -163,8 +163,9 @@ impl Config {
         let max_connections = r.parse("DATABASE_MAX_CONNECTIONS", "a whole number from 1 to 1000", |v| {
             v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n))
         });
-        let database = match r.get("DATABASE_URL") {
-            Some(url) => {
+        let database = match r.secret("DATABASE_URL", "DATABASE_URL_FILE") {
+            Secret::Invalid => None,
+            Secret::Set(url) => {
                 let lower = url.to_ascii_lowercase();
                 if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
                     Some(DatabaseConfig::Postgres { url, max_connections: max_connections.unwrap_or(10) })
@@ -177,14 +178,15 @@ impl Config {
                     None
                 }
             }
-            None => Some(DatabaseConfig::Sqlite {
+            Secret::Unset => Some(DatabaseConfig::Sqlite {
                 path: data_dir.join("todo.db"),
                 max_connections: max_connections.unwrap_or(5),
             }),
         };
 
-        let jwt_secret = match r.get("JWT_SECRET") {
-            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
+        let jwt_secret = match r.secret("JWT_SECRET", "JWT_SECRET_FILE") {
+            Secret::Invalid => None,
+            Secret::Set(s) if s.len() < MIN_JWT_SECRET_BYTES => {
                 r.error(
                     "JWT_SECRET",
                     format!(
@@ -195,12 +197,12 @@ impl Config {
                 );
                 None
             }
-            Some(s) if s == LOCAL_DEV_JWT_SECRET && !local => {
+            Secret::Set(s) if s == LOCAL_DEV_JWT_SECRET && !local => {
                 r.error("JWT_SECRET", "is the public local-development secret; set a private one");
                 None
             }
-            Some(s) => Some(JwtSecret(s.into_bytes())),
-            None if local => {
+            Secret::Set(s) => Some(JwtSecret(s.into_bytes())),
+            Secret::Unset if local => {
                 warnings.push(
                     "JWT_SECRET is not set: signing tokens with the built-in local development \
                      secret (TODO_ENV=local). Never use this outside your machine."
@@ -208,7 +210,7 @@ impl Config {
                 );
                 Some(JwtSecret(LOCAL_DEV_JWT_SECRET.as_bytes().to_vec()))
             }
-            None => {
+            Secret::Unset => {
                 r.error(
                     "JWT_SECRET",
                     format!("is required (at least {MIN_JWT_SECRET_BYTES} bytes) unless TODO_ENV=local"),
@@ -292,6 +294,13 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// A secret setting: given, not given, or given wrongly (already reported, nothing more to say).
+enum Secret {
+    Set(String),
+    Unset,
+    Invalid,
+}
+
 struct Reader<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
     errors: Vec<ConfigError>,
@@ -300,6 +309,32 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn get(&self, key: &str) -> Option<String> {
         (self.lookup)(key).map(|v| v.trim().to_owned())
+    }
+
+    /// A secret, given either in `key` or, so that it can stay out of the environment (a
+    /// Kubernetes Secret mounted as files), in the file named by `file_key`. Setting both is an
+    /// error rather than a silent choice.
+    fn secret(&mut self, key: &'static str, file_key: &'static str) -> Secret {
+        match (self.get(key), self.get(file_key)) {
+            (Some(_), Some(_)) => {
+                self.error(key, format!("set either {key} or {file_key}, not both"));
+                Secret::Invalid
+            }
+            (Some(value), None) => Secret::Set(value),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                // Files written by editors and `echo` end with a newline that is not part of it.
+                Ok(value) if !value.trim().is_empty() => Secret::Set(value.trim().to_owned()),
+                Ok(_) => {
+                    self.error(file_key, format!("the file {path} is empty"));
+                    Secret::Invalid
+                }
+                Err(e) => {
+                    self.error(file_key, format!("cannot read {path}: {e}"));
+                    Secret::Invalid
+                }
+            },
+            (None, None) => Secret::Unset,
+        }
     }
 
     fn error(&mut self, key: &'static str, message: impl Into<String>) {
@@ -439,6 +474,66 @@ mod tests {
         assert_eq!(c.log_filter, "todo_api=debug,sqlx=warn");
         assert_eq!(error_keys(&[("JWT_SECRET", SECRET), ("LOG_LEVEL", "loud")]), ["LOG_LEVEL"]);
         assert_eq!(error_keys(&[("JWT_SECRET", SECRET), ("RUST_LOG", "todo_api=[")]), ["RUST_LOG"]);
+    }
+
+    /// `KEY` of every `KEY=value` line, and of every commented-out `# KEY=default` line (the
+    /// file documents settings that way, so copying it changes nothing).
+    fn assigned_keys(text: &str) -> std::collections::BTreeSet<String> {
+        let is_key = |k: &str| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        };
+        text.lines()
+            .map(|l| l.trim_start().strip_prefix("# ").unwrap_or(l))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
+            .filter(|k| is_key(k))
+            .collect()
+    }
+
+    #[test]
+    fn deploy_env_example_documents_exactly_the_keys_read() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let _ = Config::from_lookup(|key| {
+            asked.lock().unwrap().insert(key.to_owned());
+            None
+        });
+        let asked = asked.into_inner().unwrap();
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/.env.example"))
+                .expect("deploy/.env.example");
+        let documented = assigned_keys(&example);
+        let missing: Vec<_> = asked.difference(&documented).collect();
+        assert!(missing.is_empty(), "read but not in deploy/.env.example: {missing:?}");
+
+        // Other components have sections in the same file; the API's (from its heading to the
+        // next heading rule after its own) must hold only keys the API reads.
+        let (_, after_heading) = example.split_once("# todo-api (services/api)").expect("an API section");
+        let body = after_heading.split("\n# ---").nth(1).expect("the API heading's closing rule");
+        let stale: Vec<_> = assigned_keys(body).into_iter().filter(|k| !asked.contains(k)).collect();
+        assert!(stale.is_empty(), "documented for the API but never read: {stale:?}");
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret_file = dir.path().join("jwt-secret");
+        std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+        let url_file = dir.path().join("database-url");
+        std::fs::write(&url_file, "postgres://u:p@db/todo").unwrap();
+        let (secret_path, url_path) = (secret_file.display().to_string(), url_file.display().to_string());
+        let c = load(&[("JWT_SECRET_FILE", &secret_path), ("DATABASE_URL_FILE", &url_path)]).unwrap();
+        assert_eq!(c.jwt_secret.expose(), SECRET.as_bytes(), "the trailing newline is not part of it");
+        assert!(
+            matches!(c.database, DatabaseConfig::Postgres { ref url, .. } if url == "postgres://u:p@db/todo")
+        );
+
+        let both = load(&[("JWT_SECRET", SECRET), ("JWT_SECRET_FILE", &secret_path)]).unwrap_err();
+        assert!(both.to_string().contains("not both"), "{both}");
+        let missing = load(&[("JWT_SECRET_FILE", "/nonexistent/jwt")]).unwrap_err();
+        assert_eq!(missing.0.len(), 1, "{missing}");
+        assert!(
+            missing.to_string().starts_with("JWT_SECRET_FILE: cannot read /nonexistent/jwt"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use super::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The signed-in caller. Only [`require_user`] creates it, so a handler that takes it cannot
-/// be reached without a valid token.
+/// The signed-in caller. Only [`require_user`] puts it into a request, so a handler that takes
+/// it cannot be reached without a valid token (without the layer it answers 500, never serves).
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentUser(pub UserId);
 

@@ -49,6 +49,7 @@ impl TryFrom<MessageRow> for Message {
 
 pub async fn create(db: &Db, owner: UserId, title: Option<&str>) -> Result<Conversation, sqlx::Error> {
     let now = Timestamp::now();
+    // Titles are derived from a first message, so an overlong one is shortened, not refused.
     let title: Option<String> = title
         .map(|t| t.trim().chars().take(super::TITLE_MAX_CHARS).collect())
         .filter(|t: &String| !t.is_empty());

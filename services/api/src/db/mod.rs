@@ -132,7 +132,10 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
+                    .busy_timeout(Duration::from_secs(5))
+                    // Sort and index scratch space in memory, not in files under /tmp: the
+                    // container's root filesystem is read-only and only the data dir is writable.
+                    .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(*max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -269,4 +272,33 @@ impl FileIdentity {
 /// True when a database error is the unique-constraint violation for a duplicate row.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row as _;
+
+    use super::*;
+
+    /// A pragma's value as text (SQLite converts integers on request).
+    async fn pragma(pool: &SqlitePool, sql: &'static str) -> String {
+        let row = sqlx::query(sql).fetch_one(pool).await.unwrap();
+        row.try_get_unchecked::<String, _>(0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_is_set_up_for_a_container_with_one_writable_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not/yet/there/todo.db");
+        let db =
+            Db::connect(&DatabaseConfig::Sqlite { path: path.clone(), max_connections: 2 }).await.unwrap();
+        db.migrate().await.unwrap();
+        let Db::Sqlite(sqlite) = &db else { unreachable!() };
+        assert!(path.exists(), "the data directory is created");
+        assert_eq!(pragma(&sqlite.pool, "PRAGMA temp_store").await, "2", "scratch space in memory, not /tmp");
+        assert_eq!(pragma(&sqlite.pool, "PRAGMA foreign_keys").await, "1");
+        assert_eq!(pragma(&sqlite.pool, "PRAGMA journal_mode").await, "wal");
+        assert_eq!(db.location(), path.display().to_string());
+        db.close().await;
+    }
 }

@@ -123,3 +123,21 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn a_failing_database_is_a_500_that_reveals_nothing(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        // Every query now fails inside sqlx ("attempted to acquire a connection on a closed pool").
+        app.state.db.close().await;
+        let response = app.client.get(app.url("/api/tasks")).bearer_auth(&user.token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(request_id.len(), 32, "the id to quote when reporting it");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"error": {"code": "internal", "message": "internal error"}}));
+        let (status, ready) = app.request(Method::GET, "/readyz", None, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+        app.stop().await;
+    }
+);

@@ -48,7 +48,8 @@ pub enum Backend {
 
 /// SQLite always; Postgres too when `TEST_DATABASE_URL` is set. Says once, on the terminal
 /// (test output capture does not hide it), when Postgres is skipped. With
-/// `TODO_REQUIRE_POSTGRES_TESTS=1` a missing URL fails instead, so CI cannot skip silently.
+/// `TODO_REQUIRE_TOOLS=1` (what `cargo xtask test --require-tools` sets, as CI runs it) a
+/// missing URL fails instead, so CI cannot skip silently.
 pub fn backends() -> Vec<Backend> {
     static NOTICE: Once = Once::new();
     match std::env::var("TEST_DATABASE_URL") {
@@ -57,8 +58,9 @@ pub fn backends() -> Vec<Backend> {
         }
         _ => {
             assert!(
-                std::env::var("TODO_REQUIRE_POSTGRES_TESTS").as_deref() != Ok("1"),
-                "TODO_REQUIRE_POSTGRES_TESTS=1 but TEST_DATABASE_URL is not set"
+                std::env::var("TODO_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "--require-tools, but TEST_DATABASE_URL is not set: the Postgres variants of the API \
+                 tests would be skipped (start one with `source ci/postgres.sh`)"
             );
             NOTICE.call_once(|| {
                 let _ = writeln!(

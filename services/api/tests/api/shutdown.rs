@@ -18,7 +18,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_todo-api");
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Every variable the binary reads, cleared so the developer's own environment cannot leak in.
-const KNOWN_KEYS: [&str; 16] = [
+const KNOWN_KEYS: [&str; 18] = [
     "TODO_ENV",
     "PORT",
     "BIND_ADDR",
@@ -35,6 +35,8 @@ const KNOWN_KEYS: [&str; 16] = [
     "REQUEST_TIMEOUT_SECS",
     "SHUTDOWN_GRACE_SECS",
     "TEST_DATABASE_URL",
+    "JWT_SECRET_FILE",
+    "DATABASE_URL_FILE",
 ];
 
 struct Server {
