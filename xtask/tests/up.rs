@@ -42,7 +42,8 @@ fn fakes_dry_run_prints_the_build_and_both_servers_and_starts_nothing() {
         format!("TODO_DATA_DIR={root}/target/xtask/data"),
         "BIND_ADDR=127.0.0.1".to_owned(),
         "RATE_LIMIT_AUTH_PER_MINUTE=1000".to_owned(),
-        "-u DATABASE_URL".to_owned(),
+        "-u DATABASE_URL ".to_owned(),
+        "-u DATABASE_URL_FILE".to_owned(),
         "API_UPSTREAM=http://127.0.0.1:".to_owned(),
     ] {
         assert!(err.contains(&setting), "{setting} in {err}");

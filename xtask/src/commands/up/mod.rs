@@ -244,7 +244,8 @@ impl Serve {
                 .env("RATE_LIMIT_AUTH_PER_MINUTE", AUTH_PER_MINUTE)
                 .env("RATE_LIMIT_WRITES_PER_MINUTE", WRITES_PER_MINUTE)
                 .env("SHUTDOWN_GRACE_SECS", SERVER_GRACE_SECS)
-                .env_remove("DATABASE_URL"),
+                .env_remove("DATABASE_URL")
+                .env_remove("DATABASE_URL_FILE"),
         )
         .label("api")
         .hint("run `cargo xtask up` again; the lines above say why todo-api could not start");
