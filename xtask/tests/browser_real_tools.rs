@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,7 +45,9 @@ fn browser_tools() -> Option<Tools> {
     }
 }
 
-/// chromedriver on a free loopback port, stopped on drop.
+/// chromedriver on a free loopback port, in a process group of its own with the browsers it
+/// starts: dropping it (a failed step panics) kills the whole group, so no Chromium outlives the
+/// test.
 struct Driver {
     child: Child,
     url: String,
@@ -55,6 +58,7 @@ impl Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(log).unwrap())
             .stderr(Stdio::inherit())
@@ -71,7 +75,10 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SAFETY: killpg(2) on the group chromedriver leads (its pid is the group id).
+        unsafe {
+            libc::killpg(self.child.id() as libc::pid_t, libc::SIGKILL);
+        }
         let _ = self.child.wait();
     }
 }
