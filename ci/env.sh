@@ -7,4 +7,5 @@ CI_STEPS=(
   helm.sh          # helm3 (v3.17), helm4 (v4.1), helm (= helm4), kubectl (v1.31): the chart suite
   python-tools.sh  # kubernetes-validate, checkov, yamllint, hadolint in target/ci/venv
   chromium.sh      # chromium + chromedriver (Debian packages): the browser suite
+  podman.sh        # podman (runc) serving Docker's API; DOCKER_HOST for the docker CLI: the containers suite
 )

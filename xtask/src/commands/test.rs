@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use xshell::cmd;
 
+use crate::container_engine::{self, Engine};
 use crate::context::Context;
 use crate::phase::{Outcome, Phase, Pipeline};
 use crate::runner::Cmd;
@@ -76,7 +77,32 @@ fn suites() -> Vec<Suite> {
                 Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test browser_real_tools -- --ignored"))
             },
         },
+        Suite {
+            name: "containers",
+            about: "both images built by containerize with a real engine, run as a pod, smoke-tested",
+            requires: container_engine_answers,
+            command: |cx| {
+                Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test containers_real_tools -- --ignored"))
+            },
+        },
     ]
+}
+
+fn container_engine_answers(cx: &Context) -> Vec<Missing> {
+    let answers = [Engine::Docker, Engine::Podman]
+        .into_iter()
+        .filter(|engine| which::which(engine.program()).is_ok())
+        .any(|engine| {
+            container_engine::probe(&cx.runner, engine, container_engine::probe_cmd(&cx.sh, engine)).reachable
+        });
+    if answers {
+        return Vec::new();
+    }
+    vec![Missing {
+        what: "a container engine that answers (docker or podman)".into(),
+        fix: "on Debian/Ubuntu `source ci/podman.sh`; elsewhere start Docker, or `podman machine start`"
+            .into(),
+    }]
 }
 
 /// A test suite that drives real tools (a container engine, helm 3 and 4, Chromium). Its tests
