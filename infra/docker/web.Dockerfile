@@ -25,9 +25,10 @@ COPY rootfs/ /
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
-# Cache mounts keep the registry and target dir between builds (BuildKit and podman/buildah).
-RUN --mount=type=cache,id=todo-cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
-    --mount=type=cache,id=todo-cargo-target,target=/src/target,sharing=locked \
+# Cache mounts keep the registry and target dir between builds (BuildKit and podman/buildah); both
+# images' builds share them, and cargo locks them itself.
+RUN --mount=type=cache,id=todo-cargo-registry,target=/usr/local/cargo/registry \
+    --mount=type=cache,id=todo-cargo-target,target=/src/target \
     cargo build --release --locked --package todo-web \
  && sh infra/docker/stage-rootfs.sh target/release/todo-web /out
 
