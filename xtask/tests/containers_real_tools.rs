@@ -34,11 +34,19 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if !self.containers.is_empty() {
-            let _ = Command::new(&self.engine).args(["rm", "-f"]).args(&self.containers).output();
+        // Newest first, one at a time: podman refuses to remove a container whose network
+        // namespace another still uses, and a volume a container still holds.
+        for container in self.containers.iter().rev() {
+            let _ = Command::new(&self.engine).args(["rm", "-f", container]).output();
         }
-        if !self.volumes.is_empty() {
-            let _ = Command::new(&self.engine).args(["volume", "rm", "-f"]).args(&self.volumes).output();
+        for volume in &self.volumes {
+            let removed = Command::new(&self.engine).args(["volume", "rm", "-f", volume]).output();
+            if !removed.is_ok_and(|out| out.status.success()) {
+                eprintln!(
+                    "warning: could not remove volume {volume}; `{} volume rm {volume}` does",
+                    self.engine
+                );
+            }
         }
     }
 }
@@ -192,4 +200,11 @@ fn real_engine_builds_both_images_which_run_as_non_root_and_serve_the_app() {
     let page = agent.get(&base).call().unwrap();
     assert_eq!(page.status(), 200);
     drop(cleanup);
+    let left = engine_cmd(
+        &engine,
+        &["ps", "-a", "--filter", &format!("name=todo-suite-.*-{suffix}"), "--format", "{{.Names}}"],
+    );
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "", "containers left behind");
+    let volumes = engine_cmd(&engine, &["volume", "ls", "-q"]);
+    assert!(!String::from_utf8_lossy(&volumes.stdout).contains(&volume), "volume {volume} left behind");
 }
