@@ -19,6 +19,7 @@ pub mod shutdown;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;
+pub mod tools;
 
 pub use config::Config;
 pub use http::app;
