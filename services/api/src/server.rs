@@ -21,6 +21,8 @@ pub enum StartupError {
     Db(#[from] DbError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot set up the language model client: {0}")]
+    LlmClient(#[source] reqwest::Error),
 }
 
 /// How the server stopped.
@@ -48,7 +50,9 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, state: AppState::new(config, db), shutdown_grace: config.shutdown_grace })
+        let state = AppState::new(config, db).map_err(StartupError::LlmClient)?;
+        tracing::info!(agent = %state.agent.describe(), "chat agent ready");
+        Ok(Self { listener, state, shutdown_grace: config.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -204,6 +204,9 @@ pub fn test_config(db_env: &[(String, String)], overrides: &[(&str, &str)]) -> C
 pub fn init_test_logging() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        // reqwest is built with `rustls-no-provider` (the API preconfigures its own TLS): test
+        // clients use the process default, ring, as the binary installs it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         if let Ok(filter) = std::env::var("TEST_LOG") {
             todo_api::telemetry::init(todo_api::config::LogFormat::Pretty, &filter);
         }
@@ -348,6 +351,41 @@ impl TestApp {
         let (status, body) = self.post("/api/tasks", &user.token, json!({ "title": title })).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+
+    /// One chat turn; `conversation` continues that conversation.
+    pub async fn chat(
+        &self,
+        user: &TestUser,
+        message: &str,
+        conversation: Option<i64>,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({ "message": message });
+        if let Some(id) = conversation {
+            body["conversation_id"] = json!(id);
+        }
+        self.post("/api/chat", &user.token, body).await
+    }
+
+    /// A chat turn that must succeed.
+    pub async fn say(&self, user: &TestUser, message: &str, conversation: Option<i64>) -> Value {
+        let (status, body) = self.chat(user, message, conversation).await;
+        assert_eq!(status, StatusCode::OK, "{message:?}: {body}");
+        body
+    }
+
+    /// Every task of `user` as (title, completed), by title.
+    pub async fn task_state(&self, user: &TestUser) -> Vec<(String, bool)> {
+        let (status, page) = self.get("/api/tasks?limit=100", &user.token).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let mut tasks: Vec<(String, bool)> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["title"].as_str().unwrap().to_owned(), t["completed"].as_bool().unwrap()))
+            .collect();
+        tasks.sort();
+        tasks
     }
 }
 
