@@ -244,6 +244,10 @@ impl ChatClient {
         &self.model
     }
 
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// One chat completion, retried on 429, 5xx, timeouts and connection failures with
     /// exponential backoff (or the server's `Retry-After`), each attempt bounded by the
     /// configured timeout and all of them by `deadline`.
@@ -266,7 +270,7 @@ impl ChatClient {
             let started = Instant::now();
             let outcome = match tokio::time::timeout(limit, self.attempt(&body)).await {
                 Ok(outcome) => outcome,
-                Err(_) => Attempt::Retry(LlmError::TimedOut(limit), None),
+                Err(_) => Attempt::Retry(LlmError::TimedOut(self.timeout), None),
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (error, retry_after) = match outcome {

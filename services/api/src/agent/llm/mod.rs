@@ -8,6 +8,8 @@
 
 pub mod client;
 
+use std::time::Instant;
+
 use serde_json::Value;
 
 use self::client::{ChatClient, Completion, LlmError, WireMessage, WireTool, WireToolCall, WireToolSpec};
@@ -60,6 +62,15 @@ impl LlmAgent {
 
         let mut log = TurnLog::default();
         for round in 1..=MAX_ROUNDS {
+            // Out of time: no call is made, so none is charged to the budget.
+            if Instant::now() >= ctx.deadline {
+                let e = LlmError::TimedOut(self.client.timeout());
+                if log.actions().is_empty() {
+                    return Err(into_api_error(e));
+                }
+                let reply = stopped(&log, &format!("then ran out of time: {}", e.user_message()));
+                return Ok(log.finish(reply, None));
+            }
             if let Err(retry_after) = budget::take(ctx.db, ctx.owner, self.daily_calls, ctx.now).await? {
                 if log.actions().is_empty() {
                     return Err(ApiError::LlmBudgetExhausted { limit: self.daily_calls, retry_after });
