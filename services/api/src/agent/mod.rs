@@ -237,7 +237,12 @@ async fn confirm_deletes(ctx: &TurnContext<'_>, task_ids: &[i64]) -> Result<Turn
 
 /// The question that holds deletions: which tasks, and how to answer.
 pub fn confirmation_question(tasks: &[Task]) -> String {
-    let list: Vec<String> = tasks.iter().map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect();
+    const NAMED: usize = 10;
+    let mut list: Vec<String> =
+        tasks.iter().take(NAMED).map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect();
+    if tasks.len() > NAMED {
+        list.push(format!("and {} more", tasks.len() - NAMED));
+    }
     format!(
         "That would delete {} tasks: {}. Reply \u{201c}yes\u{201d} to delete them, or \u{201c}no\u{201d} to keep them.",
         tasks.len(),

@@ -42,7 +42,7 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
         Intent::Greeting => {
             ("Hi! I can add, list, complete, rename and delete your tasks. Try \u{201c}add buy milk\u{201d} or \u{201c}what's on my list\u{201d}.".into(), None)
         }
-        Intent::Thanks => ("You're welcome!".into(), None),
+        Intent::Thanks => ("Glad to help. Anything else?".into(), None),
         Intent::Incomplete(hint) => (hint.into(), None),
         // A yes or no with no question open.
         Intent::Unknown if super::pending::classify(message) != Answer::Other => {
