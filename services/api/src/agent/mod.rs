@@ -243,8 +243,9 @@ pub fn confirmation_question(tasks: &[Task]) -> String {
     if tasks.len() > NAMED {
         list.push(format!("and {} more", tasks.len() - NAMED));
     }
+    let (noun, them) = if tasks.len() == 1 { ("task", "it") } else { ("tasks", "them") };
     format!(
-        "That would delete {} tasks: {}. Reply \u{201c}yes\u{201d} to delete them, or \u{201c}no\u{201d} to keep them.",
+        "That would delete {} {noun}: {}. Reply \u{201c}yes\u{201d} to delete {them}, or \u{201c}no\u{201d} to keep {them}.",
         tasks.len(),
         list.join(", ")
     )

@@ -490,11 +490,14 @@ fn list(text: &str, lower: &str) -> Option<Intent> {
         let rest = after_any(&rest, &rest.to_ascii_lowercase(), &["for"]).unwrap_or(rest);
         return Some(Intent::List { status, query: marked_query().or_else(|| leftover(&rest)) });
     }
-    if let Some(rest) = after_any(text, lower, SHOW) {
-        return Some(Intent::List { status, query: marked_query().or_else(|| leftover(&rest)) });
-    }
     let ws = words(lower);
     let about_list = ws.iter().any(|w| LIST_NOUNS.contains(w)) || status_of(lower).is_some();
+    if let Some(rest) = after_any(text, lower, SHOW) {
+        // "show milk tasks" searches; "tell me a joke" is not about the list at all.
+        let query = marked_query().or_else(|| leftover(&rest));
+        return (query.is_none() || about_list || marked_query().is_some())
+            .then_some(Intent::List { status, query });
+    }
     if after_any(text, lower, ASK).is_some() && about_list {
         return Some(Intent::List { status, query: marked_query() });
     }
@@ -980,6 +983,9 @@ mod tests {
             ("search for oat milk", list(All, Some("oat milk"))),
             ("show tasks about milk", list(All, Some("milk"))),
             ("how many tasks do I have", list(All, None)),
+            ("show milk tasks", list(All, Some("milk"))),
+            ("show me everything", list(All, None)),
+            ("tell me a joke", Intent::Unknown),
             // Completing.
             ("mark 3 done", done(Ref::Id(3))),
             ("mark #3 as done", done(Ref::Id(3))),

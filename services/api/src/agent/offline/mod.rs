@@ -165,7 +165,8 @@ async fn act(
             }
             Match::None => Ok((
                 format!(
-                    "I couldn't find a task matching \u{201c}{words}\u{201d}. Say \u{201c}list\u{201d} to see your tasks."
+                    "I couldn't find a task matching \u{201c}{}\u{201d}. Say \u{201c}list\u{201d} to see your tasks.",
+                    significant_words(&words).join(" ")
                 ),
                 None,
             )),
@@ -206,6 +207,9 @@ async fn delete_many(
 }
 
 fn which_one(words: &str, tasks: &[Task]) -> String {
+    // "the milk one" is quoted back as "milk".
+    let significant = significant_words(words).join(" ");
+    let words = if significant.is_empty() { words } else { &significant };
     let list: Vec<String> =
         tasks.iter().take(10).map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect();
     let more = if tasks.len() > 10 { format!(" (and {} more)", tasks.len() - 10) } else { String::new() };
@@ -243,6 +247,11 @@ pub async fn answer_choice(
     if tasks.is_empty() {
         return Ok(Choice::NotAnAnswer);
     }
+    let options =
+        || tasks.iter().map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect::<Vec<_>>();
+    if super::pending::classify(message) == Answer::Yes {
+        return Ok(Choice::AskAgain(format!("Which one: {}?", options().join(" or "))));
+    }
     let lower = message.trim().to_lowercase();
     let text = lower.trim_end_matches(['.', '!', '?']).trim();
     let text = ["i mean ", "i meant ", "it's ", "its ", "the one ", "number ", "task ", "#"]
@@ -252,11 +261,9 @@ pub async fn answer_choice(
         match tasks.iter().find(|t| t.id == id) {
             Some(task) => vec![task],
             None => {
-                let options: Vec<String> =
-                    tasks.iter().map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect();
                 return Ok(Choice::AskAgain(format!(
                     "#{id} isn't one of them. Which one: {}?",
-                    options.join(" or ")
+                    options().join(" or ")
                 )));
             }
         }
