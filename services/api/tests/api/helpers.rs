@@ -201,7 +201,8 @@ pub fn test_config(db_env: &[(String, String)], overrides: &[(&str, &str)]) -> C
     Config::from_lookup(|k| env.get(k).cloned()).expect("valid test configuration")
 }
 
-pub fn init_test_logging() {
+/// Once per test process: the TLS provider, and logs when `TEST_LOG` asks for them.
+pub fn init_test_process() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         // reqwest is built with `rustls-no-provider` (the API preconfigures its own TLS): test
@@ -238,7 +239,7 @@ impl TestApp {
     }
 
     pub async fn spawn_config(config: Config) -> Self {
-        init_test_logging();
+        init_test_process();
         let app = Application::build(&config).await.expect("the application starts");
         let addr = app.local_addr();
         let state = app.state().clone();
