@@ -6,4 +6,6 @@ CI_STEPS=(
   postgres.sh      # PostgreSQL 15 with role/database todo_test; exports TEST_DATABASE_URL
   helm.sh          # helm3 (v3.17), helm4 (v4.1), helm (= helm4), kubectl (v1.31): the chart suite
   python-tools.sh  # kubernetes-validate, checkov, yamllint, hadolint in target/ci/venv
+  chromium.sh      # chromium + chromedriver (Debian packages): the browser suite
+  podman.sh        # podman (runc) serving Docker's API; DOCKER_HOST for the docker CLI: the containers suite
 )

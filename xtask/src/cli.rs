@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{containerize, doctor, helm_gen, secrets, test};
+use crate::commands::{containerize, doctor, helm_gen, secrets, test, up};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -56,6 +56,7 @@ pub enum Command {
     HelmGen(helm_gen::Args),
     Secrets(secrets::Args),
     Test(test::Args),
+    Up(up::Args),
 }
 
 #[cfg(test)]

@@ -50,8 +50,17 @@ impl Context {
     }
 
     /// `target/xtask`: phase records and the artifacts phases hand to each other.
+    /// `XTASK_STATE_DIR` moves it, so a test's `up` (state, database) cannot meet a developer's.
     pub fn state_dir(&self) -> Utf8PathBuf {
-        target_dir(&self.root).join("xtask")
+        match std::env::var("XTASK_STATE_DIR") {
+            Ok(dir) if !dir.is_empty() => self.root.join(dir),
+            _ => self.target_dir().join("xtask"),
+        }
+    }
+
+    /// Cargo's target directory (`CARGO_TARGET_DIR` or `target`).
+    pub fn target_dir(&self) -> Utf8PathBuf {
+        target_dir(&self.root)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The todo-cloud orchestrator behind `cargo xtask`: the phase engine, the command runner, the
 //! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
 
+pub mod background;
 pub mod chart;
 pub mod cli;
 pub mod commands;
@@ -35,6 +36,7 @@ pub fn main() -> ExitCode {
             Command::HelmGen(args) => commands::helm_gen::run(&cx, args),
             Command::Secrets(args) => commands::secrets::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
+            Command::Up(args) => commands::up::run(&cx, args),
         }
     });
     match result {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
+use crate::background::Background;
 use crate::secret::{REDACTED, Secret};
 use crate::tools::Tool;
 use crate::ui::Ui;
@@ -286,7 +287,53 @@ impl Runner {
         Ok(self.output(cmd)?.stdout.trim().to_owned())
     }
 
-    fn exec(&self, cmd: Cmd, stream: bool) -> Result<Output> {
+    /// Starts `cmd` in the background (a server): the same checks and echo as [`Runner::run`],
+    /// its output streamed line by line under its label. `None` in a dry run, where it is only
+    /// printed.
+    pub fn spawn(&self, cmd: Cmd) -> Result<Option<Background>> {
+        if !self.announce(&cmd)? {
+            return Ok(None);
+        }
+        let label = cmd.label.clone().unwrap_or_else(|| cmd.program.clone());
+        let mut expression = duct::cmd(&cmd.program, &cmd.args);
+        for (key, value) in &cmd.env {
+            expression = match value {
+                Some(value) => expression.env(key, value),
+                None => expression.env_remove(key),
+            };
+        }
+        for (key, secret) in &cmd.secret_env {
+            expression = expression.env(key, secret.expose());
+        }
+        if let Some(dir) = &cmd.cwd {
+            expression = expression.dir(dir);
+        }
+        for key in cargo_run_vars() {
+            expression = expression.env_remove(key);
+        }
+        let program = cmd.program.clone();
+        Background::start(self.ui.clone(), label, expression).map(Some).map_err(|err| {
+            let failure = match err.kind() {
+                std::io::ErrorKind::NotFound => Failure::NotInstalled,
+                _ => Failure::Spawn(err.to_string()),
+            };
+            CommandError {
+                command: self.ui.redactor().redact(&cmd.to_string()),
+                failure,
+                tail: Vec::new(),
+                hint: cmd
+                    .hint
+                    .clone()
+                    .or_else(|| Tool::by_program(&program).map(|t| t.install_hint().to_owned())),
+                output: Output::default(),
+            }
+            .into()
+        })
+    }
+
+    /// Registers the command's secrets, refuses one in argv, and echoes the command line.
+    /// Returns whether the command is to run (false: a dry run of a mutating command).
+    fn announce(&self, cmd: &Cmd) -> Result<bool> {
         let redactor = self.ui.redactor();
         for secret in cmd.secrets() {
             redactor.register(secret);
@@ -314,7 +361,13 @@ impl Runner {
                 "dry_run": !will_run,
             }));
         }
-        if !will_run {
+        Ok(will_run)
+    }
+
+    fn exec(&self, cmd: Cmd, stream: bool) -> Result<Output> {
+        let redactor = self.ui.redactor();
+        let line = cmd.to_string();
+        if !self.announce(&cmd)? {
             return Ok(Output { dry_run: true, ..Output::default() });
         }
 
@@ -335,6 +388,9 @@ impl Runner {
 
         let mut command = Command::new(&cmd.program);
         command.args(&cmd.args);
+        for key in cargo_run_vars() {
+            command.env_remove(key);
+        }
         for (key, value) in &cmd.env {
             match value {
                 Some(value) => command.env(key, value),
@@ -460,6 +516,25 @@ impl Collector {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
     }
+}
+
+/// The variables `cargo run` (hence `cargo xtask`) sets for xtask itself. They must not reach
+/// the programs xtask starts: build scripts such as ring's rerun when `CARGO_MANIFEST_DIR` or
+/// `CARGO_PKG_NAME` change, so an inner `cargo build` that inherits xtask's values recompiles
+/// half the dependency tree, and the user's next plain `cargo build` recompiles it again.
+fn cargo_run_vars() -> Vec<std::ffi::OsString> {
+    const EXACT: [&str; 6] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    std::env::vars_os()
+        .map(|(key, _)| key)
+        .filter(|key| key.to_str().is_some_and(|k| EXACT.contains(&k) || k.starts_with("CARGO_PKG_")))
+        .collect()
 }
 
 fn last_lines(text: &str, n: usize) -> Vec<String> {

@@ -6,26 +6,38 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
-/// cargo, and the programs the `chart` suite needs (it runs `cargo test`, so the fake cargo
-/// answers for it).
+/// cargo, and the programs the `chart`, `browser` and `containers` suites need (they run
+/// `cargo test`, so the fake cargo answers for them).
 fn world_with_cargo() -> World {
     let mut world = World::new();
     world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
-    for tool in CHART_SUITE_TOOLS {
+    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS) {
         world.install(tool);
     }
+    world.install("docker").on("docker", &["version", "--format"], Reply::ok("28.2.2\n"));
     world
 }
 
 const CHART_SUITE_TOOLS: [&str; 5] = ["helm3", "helm4", "kubernetes-validate", "checkov", "yamllint"];
 const CHART_SUITE: &str = "cargo test -p xtask --test chart_real_tools -- --ignored";
+const BROWSER_SUITE_TOOLS: [&str; 2] = ["chromium", "chromedriver"];
+const BROWSER_SUITE: &str = "cargo test -p xtask --test browser_real_tools -- --ignored";
+const CONTAINERS_SUITE: &str = "cargo test -p xtask --test containers_real_tools -- --ignored";
+
+/// The cargo commands the world's fake cargo received (the containers suite also asks docker
+/// whether its engine answers).
+fn cargo_calls(world: &World) -> Vec<support::Call> {
+    world.calls().into_iter().filter(|call| call.tool == "cargo").collect()
+}
 
 #[test]
 fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
     let world = world_with_cargo();
     let run = world.xtask(&["--dry-run", "test", "--require-tools", "--", "-p", "xtask"]);
     assert!(run.success(), "{}", run.all());
-    assert!(world.calls().is_empty(), "a dry run ran {:?}", world.calls());
+    assert!(cargo_calls(&world).is_empty(), "a dry run ran {:?}", world.calls());
+    let probes = world.calls().iter().map(|c| c.line()).collect::<Vec<_>>();
+    assert!(probes.iter().all(|line| line.starts_with("docker version --format")), "{probes:?}");
     expect![[r#"
         ▶ compile
           [dry-run] $ cargo test --workspace --no-run
@@ -36,12 +48,21 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
         ▶ chart
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test chart_real_tools -- --ignored
         ✓ chart planned in <T>
+        ▶ browser
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test browser_real_tools -- --ignored
+        ✓ browser planned in <T>
+        ▶ containers
+          $ docker version --format '{{.Server.Version}}'
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test containers_real_tools -- --ignored
+        ✓ containers planned in <T>
 
-          phase      result   time  budget  note
-          compile    planned  <T>  -
-          workspace  planned  <T>  -
-          chart      planned  <T>  -
-        3 planned, 0 skipped, 0 failed in <T>
+          phase       result   time  budget  note
+          compile     planned  <T>  -
+          workspace   planned  <T>  -
+          chart       planned  <T>  -
+          browser     planned  <T>  -
+          containers  planned  <T>  -
+        5 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -52,9 +73,18 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     world.record_env("TODO_REQUIRE_TOOLS");
     let run = world.xtask(&["test", "--require-tools"]);
     assert!(run.success(), "{}", run.all());
-    let calls = world.calls();
+    let calls = cargo_calls(&world);
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace --no-run", "cargo test --workspace", CHART_SUITE]);
+    assert_eq!(
+        lines,
+        [
+            "cargo test --workspace --no-run",
+            "cargo test --workspace",
+            CHART_SUITE,
+            BROWSER_SUITE,
+            CONTAINERS_SUITE
+        ]
+    );
     assert_eq!(calls[0].env["TODO_REQUIRE_TOOLS"], None);
     assert_eq!(calls[1].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[2].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
@@ -63,7 +93,9 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
         "child output is streamed: {}",
         run.stderr
     );
-    assert!(run.stderr.contains("3 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert_eq!(calls[3].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert_eq!(calls[4].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert!(run.stderr.contains("5 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -86,7 +118,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 2 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 4 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -107,13 +139,14 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     let run = world.xtask(&["test", "--from", "workspace"]);
     assert!(run.success(), "{}", run.all());
     assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
-    let lines: Vec<String> = world.calls().iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace", CHART_SUITE]);
+    let lines: Vec<String> = cargo_calls(&world).iter().map(|c| c.line()).collect();
+    assert_eq!(lines, ["cargo test --workspace", CHART_SUITE, BROWSER_SUITE, CONTAINERS_SUITE]);
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("this command has no phase `lint`; its phases are: compile, workspace, chart"),
+        run.stderr
+            .contains("no phase `lint`; its phases are: compile, workspace, chart, browser, containers"),
         "{}",
         run.stderr
     );
@@ -150,6 +183,12 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start chart",
             "command",
             "phase_finish chart",
+            "phase_start browser",
+            "command",
+            "phase_finish browser",
+            "phase_start containers",
+            "command",
+            "phase_finish containers",
             "pipeline_finish"
         ]
     );
@@ -173,4 +212,39 @@ fn fakes_the_chart_suite_is_skipped_with_the_fix_or_fails_under_require_tools() 
     let run = world.xtask(&["test", "--require-tools", "--from", "chart"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("--require-tools forbids skipping it"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_the_browser_suite_is_skipped_with_the_fix_or_fails_under_require_tools() {
+    let mut world = world_with_cargo();
+    world.uninstall("chromedriver");
+    let run = world.xtask(&["test"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("skipping the browser suite"), "{}", run.stderr);
+    assert!(run.stderr.contains("`chromedriver` on PATH: source ci/chromium.sh"), "{}", run.stderr);
+    assert!(!world.calls().iter().any(|c| c.line() == BROWSER_SUITE));
+
+    let run = world.xtask(&["test", "--require-tools", "--from", "browser"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("the browser suite"), "{}", run.stderr);
+    assert!(run.stderr.contains("--require-tools forbids skipping it"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_the_containers_suite_needs_an_engine_that_answers() {
+    let mut world = world_with_cargo();
+    world.on(
+        "docker",
+        &["version", "--format"],
+        Reply::fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"),
+    );
+    let run = world.xtask(&["test"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("skipping the containers suite"), "{}", run.stderr);
+    assert!(run.stderr.contains("source ci/podman.sh"), "{}", run.stderr);
+    assert!(!cargo_calls(&world).iter().any(|c| c.line() == CONTAINERS_SUITE));
+
+    let run = world.xtask(&["test", "--require-tools", "--from", "containers"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("a container engine that answers (docker or podman)"), "{}", run.stderr);
 }

