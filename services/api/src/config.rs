@@ -356,15 +356,18 @@ fn read_llm(r: &mut Reader, request_timeout: Duration, warnings: &mut Vec<String
         });
     // LLM_API_KEY (or its file) first; OPENAI_API_KEY is the name OpenAI's own tools use.
     let key = match r.secret("LLM_API_KEY", "LLM_API_KEY_FILE") {
-        Secret::Set(key) => Some(Some(key)),
-        Secret::Unset => Some(r.get("OPENAI_API_KEY")),
+        Secret::Set(key) if r.get("LLM_API_KEY").is_some() => Some(Some((key, "LLM_API_KEY"))),
+        Secret::Set(key) => Some(Some((key, "LLM_API_KEY_FILE"))),
+        Secret::Unset => Some(r.get("OPENAI_API_KEY").map(|key| (key, "OPENAI_API_KEY"))),
         Secret::Invalid => None,
     };
     let base_url = r
         .parse("LLM_BASE_URL", "an http:// or https:// URL such as https://api.openai.com/v1", |v| {
             let lower = v.to_ascii_lowercase();
             let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
-            (!rest.is_empty() && !v.contains(char::is_whitespace)).then(|| v.trim_end_matches('/').to_owned())
+            let base = v.trim_end_matches('/');
+            let parses = format!("{base}/chat/completions").parse::<axum::http::Uri>().is_ok();
+            (!rest.is_empty() && parses).then(|| base.to_owned())
         })
         .unwrap_or_else(|| DEFAULT_LLM_BASE_URL.to_owned());
     let model = r.get("LLM_MODEL").unwrap_or_else(|| DEFAULT_LLM_MODEL.to_owned());
@@ -382,7 +385,15 @@ fn read_llm(r: &mut Reader, request_timeout: Duration, warnings: &mut Vec<String
         })
         .unwrap_or(200);
 
-    let key = key?;
+    let key = match key? {
+        // It travels in an Authorization header: a key pasted with a line break or a
+        // typographic character would fail every request, so it fails at startup instead.
+        Some((key, name)) if !key.bytes().all(|b| b.is_ascii_graphic()) => {
+            r.error(name, "must be printable ASCII without spaces (was it pasted whole?)");
+            return None;
+        }
+        key => key.map(|(key, _)| key),
+    };
     let provider = match (choice, key) {
         (Some(Choice::Offline), _) | (None, None) => LlmProvider::Offline,
         (Some(Choice::OpenAi), None) => {
@@ -736,6 +747,14 @@ mod tests {
                 "LLM_MAX_RETRIES",
                 "LLM_DAILY_CALLS_PER_USER"
             ]
+        );
+        assert_eq!(
+            error_keys(&[("JWT_SECRET", SECRET), ("OPENAI_API_KEY", "sk-\u{2013}x")]),
+            ["OPENAI_API_KEY"]
+        );
+        assert_eq!(
+            error_keys(&[("JWT_SECRET", SECRET), ("LLM_BASE_URL", "https://exa mple.com/v1")]),
+            ["LLM_BASE_URL"]
         );
         let err = load(&[("JWT_SECRET", SECRET), ("LLM_PROVIDER", "openai")]).unwrap_err();
         assert!(err.to_string().starts_with("LLM_PROVIDER: is `openai` but no key is set"), "{err}");

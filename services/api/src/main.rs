@@ -15,9 +15,6 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format, &config.log_filter);
-    // The TLS provider for any HTTPS client in the process: ring, which sqlx already uses (the
-    // language model client configures its own TLS; this covers any other).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

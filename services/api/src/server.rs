@@ -21,8 +21,6 @@ pub enum StartupError {
     Db(#[from] DbError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
-    #[error("cannot set up the language model client: {0}")]
-    LlmClient(#[source] reqwest::Error),
 }
 
 /// How the server stopped.
@@ -50,7 +48,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        let state = AppState::new(config, db).map_err(StartupError::LlmClient)?;
+        let state = AppState::new(config, db);
         tracing::info!(agent = %state.agent.describe(), "chat agent ready");
         Ok(Self { listener, state, shutdown_grace: config.shutdown_grace })
     }

@@ -27,10 +27,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Fails only if the language model client cannot be built (its TLS setup).
-    pub fn new(config: &Config, db: Db) -> Result<Self, reqwest::Error> {
-        Ok(Self {
-            agent: Arc::new(ChatAgent::new(&config.llm)?),
+    pub fn new(config: &Config, db: Db) -> Self {
+        Self {
+            agent: Arc::new(ChatAgent::new(&config.llm)),
             mcp: Arc::new(mcp::service(db.clone())),
             db,
             tokens: Arc::new(Tokens::new(&config.jwt_secret)),
@@ -40,6 +39,6 @@ impl AppState {
             lifecycle: Lifecycle::new(),
             trust_proxy_headers: config.trust_proxy_headers,
             request_timeout: config.request_timeout,
-        })
+        }
     }
 }

@@ -37,17 +37,17 @@ pub const DELETES_WITHOUT_CONFIRMATION: usize = 1;
 /// Who answers.
 pub enum ChatAgent {
     Offline,
-    Llm(llm::LlmAgent),
+    Llm(Box<llm::LlmAgent>),
 }
 
 impl ChatAgent {
-    pub fn new(config: &LlmConfig) -> Result<Self, reqwest::Error> {
-        Ok(match &config.provider {
+    pub fn new(config: &LlmConfig) -> Self {
+        match &config.provider {
             LlmProvider::Offline => Self::Offline,
             LlmProvider::OpenAi(openai) => {
-                Self::Llm(llm::LlmAgent::new(openai, config.daily_calls_per_user)?)
+                Self::Llm(Box::new(llm::LlmAgent::new(openai, config.daily_calls_per_user)))
             }
-        })
+        }
     }
 
     /// For the startup log.

@@ -201,13 +201,9 @@ pub fn test_config(db_env: &[(String, String)], overrides: &[(&str, &str)]) -> C
     Config::from_lookup(|k| env.get(k).cloned()).expect("valid test configuration")
 }
 
-/// Once per test process: the TLS provider, and logs when `TEST_LOG` asks for them.
-pub fn init_test_process() {
+pub fn init_test_logging() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        // reqwest is built with `rustls-no-provider` (the API preconfigures its own TLS): test
-        // clients use the process default, ring, as the binary installs it.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         if let Ok(filter) = std::env::var("TEST_LOG") {
             todo_api::telemetry::init(todo_api::config::LogFormat::Pretty, &filter);
         }
@@ -239,7 +235,7 @@ impl TestApp {
     }
 
     pub async fn spawn_config(config: Config) -> Self {
-        init_test_process();
+        init_test_logging();
         let app = Application::build(&config).await.expect("the application starts");
         let addr = app.local_addr();
         let state = app.state().clone();

@@ -2,15 +2,22 @@
 //! the wire format the agent needs, typed; bounded waits; retries with backoff; and errors that
 //! say, in words a user can act on, whether the provider is unreachable or refuses us.
 //!
-//! Hand-written over reqwest rather than async-openai: that crate adds about 45 crates and close
-//! to a minute of compile time for types we use a dozen fields of, and its retries cover 429
-//! only.
+//! Hand-written over hyper-util's client rather than async-openai: that crate adds 47 crates and
+//! close to a minute of compile time for types we use a dozen fields of, and retries 429 only.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use axum::body::Bytes;
+use axum::http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
+use axum::http::{Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -99,7 +106,7 @@ pub struct WireToolSpec {
 }
 
 #[derive(Serialize)]
-struct Request<'a> {
+struct ChatRequest<'a> {
     model: &'a str,
     messages: &'a [WireMessage],
     tools: &'a [WireTool],
@@ -194,9 +201,11 @@ impl LlmError {
 /// The client, built once at startup; cheap to share.
 #[derive(Clone)]
 pub struct ChatClient {
-    http: reqwest::Client,
-    url: Arc<str>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    url: Uri,
     model: Arc<str>,
+    /// `Bearer <key>`, marked sensitive so no header dump shows it.
+    authorization: HeaderValue,
     api_key: ApiKey,
     timeout: Duration,
     max_retries: u32,
@@ -212,7 +221,8 @@ impl std::fmt::Debug for ChatClient {
 }
 
 impl ChatClient {
-    pub fn new(config: &OpenAiConfig) -> Result<Self, reqwest::Error> {
+    /// The settings were validated when read: the URL parses and the key is a header value.
+    pub fn new(config: &OpenAiConfig) -> Self {
         // rustls with ring and the bundled Mozilla roots: the same TLS stack sqlx uses, and no
         // dependency on a CA store in the image (it has none).
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -222,22 +232,34 @@ impl ChatClient {
             .expect("ring supports the default TLS versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            // An API endpoint that redirects is a wrong LLM_BASE_URL; following it could send
-            // the key somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("todo-api/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(config.timeout.min(Duration::from_secs(10))));
+        // Plain http stays possible for a model server on the same host or network (Ollama,
+        // vLLM); config warns when a key would cross a network in the clear. Redirects are never
+        // followed: an API endpoint that redirects is a wrong LLM_BASE_URL.
+        let https = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let http =
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(https);
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose()))
+            .expect("the key was checked to be a valid header value");
+        authorization.set_sensitive(true);
+        Self {
             http,
-            url: format!("{}/chat/completions", config.base_url).into(),
+            url: format!("{}/chat/completions", config.base_url)
+                .parse()
+                .expect("the base URL was checked to parse"),
             model: config.model.as_str().into(),
+            authorization,
             api_key: config.api_key.clone(),
             timeout: config.timeout,
             max_retries: config.max_retries,
-        })
+        }
     }
 
     pub fn model(&self) -> &str {
@@ -257,7 +279,10 @@ impl ChatClient {
         tools: &[WireTool],
         deadline: Instant,
     ) -> Result<Completion, LlmError> {
-        let body = Request { model: &self.model, messages, tools, tool_choice: "auto" };
+        let body =
+            serde_json::to_vec(&ChatRequest { model: &self.model, messages, tools, tool_choice: "auto" })
+                .expect("a chat request serialises");
+        let body = Bytes::from(body);
         let attempts = self.max_retries + 1;
         let mut attempt = 0;
         loop {
@@ -268,7 +293,7 @@ impl ChatClient {
             }
             let limit = self.timeout.min(remaining);
             let started = Instant::now();
-            let outcome = match tokio::time::timeout(limit, self.attempt(&body)).await {
+            let outcome = match tokio::time::timeout(limit, self.attempt(body.clone())).await {
                 Ok(outcome) => outcome,
                 Err(_) => Attempt::Retry(LlmError::TimedOut(self.timeout), None),
             };
@@ -300,21 +325,30 @@ impl ChatClient {
         }
     }
 
-    async fn attempt(&self, body: &Request<'_>) -> Attempt {
-        let sent = self.http.post(&*self.url).bearer_auth(self.api_key.expose()).json(body).send().await;
-        let response = match sent {
+    async fn attempt(&self, body: Bytes) -> Attempt {
+        let request = Request::post(self.url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, concat!("todo-api/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(body))
+            .expect("a request from valid parts");
+        let response = match self.http.request(request).await {
             Ok(response) => response,
-            Err(e) if e.is_timeout() => return Attempt::Retry(LlmError::TimedOut(self.timeout), None),
-            Err(e) => return Attempt::Retry(LlmError::Unreachable(self.describe(e)), None),
+            Err(e) => return Attempt::Retry(LlmError::Unreachable(self.describe(&e)), None),
         };
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let bytes = match read_capped(response).await {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_timeout() => return Attempt::Retry(LlmError::TimedOut(self.timeout), None),
-            Err(e) => return Attempt::Retry(LlmError::Unreachable(self.describe(e)), None),
+        let (parts, body) = response.into_parts();
+        let retry_after = retry_after(&parts.headers);
+        let bytes = match Limited::new(body, MAX_REPLY_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => {
+                return Attempt::Fail(LlmError::Malformed(format!(
+                    "the reply is larger than {MAX_REPLY_BYTES} bytes"
+                )));
+            }
+            Err(e) => return Attempt::Retry(LlmError::Unreachable(self.describe(&*e)), None),
         };
-        match status {
+        match parts.status {
             s if s.is_success() => match parse_reply(&bytes) {
                 Ok(completion) => Attempt::Done(completion),
                 Err(e) => Attempt::Fail(e),
@@ -337,11 +371,11 @@ impl ChatClient {
         }
     }
 
-    /// A transport error in words, without the URL's query or anything secret.
-    fn describe(&self, e: reqwest::Error) -> String {
-        let e = e.without_url();
+    /// A transport error with its causes ("client error (Connect): tcp connect error: Connection
+    /// refused"), for the log.
+    fn describe(&self, e: &(dyn std::error::Error + 'static)) -> String {
         let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
+        let mut source = e.source();
         while let Some(cause) = source {
             text.push_str(": ");
             text.push_str(&cause.to_string());
@@ -378,18 +412,6 @@ fn backoff(attempt: u32) -> Duration {
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
-}
-
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_REPLY_BYTES.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if chunk.len() > room {
-            break;
-        }
-    }
-    Ok(body)
 }
 
 /// `{"error": {"message": ...}}`, the OpenAI error shape most compatible servers copy; some

@@ -41,8 +41,8 @@ pub struct LlmAgent {
 }
 
 impl LlmAgent {
-    pub fn new(config: &OpenAiConfig, daily_calls: u32) -> Result<Self, reqwest::Error> {
-        Ok(Self { client: ChatClient::new(config)?, tools: wire_tools(), daily_calls })
+    pub fn new(config: &OpenAiConfig, daily_calls: u32) -> Self {
+        Self { client: ChatClient::new(config), tools: wire_tools(), daily_calls }
     }
 
     pub fn model(&self) -> &str {
