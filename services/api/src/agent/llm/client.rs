@@ -156,12 +156,14 @@ pub enum LlmError {
     Rejected { status: u16, message: String },
     #[error("the language model service sent something that is not a chat completion: {0}")]
     Malformed(String),
+    #[error("the TLS connection to the language model service failed: {0}")]
+    Tls(String),
 }
 
 impl LlmError {
     /// Refusals that only an operator can fix (key, model, URL), as opposed to outages.
     pub fn is_rejection(&self) -> bool {
-        matches!(self, Self::Rejected { .. })
+        matches!(self, Self::Rejected { .. } | Self::Tls(_))
     }
 
     /// The sentence a chat user sees. Never contains the key; names the setting to fix when
@@ -191,6 +193,9 @@ impl LlmError {
                 "The assistant's language model service refused the request (HTTP {status}). An operator \
                  needs to check LLM_BASE_URL and LLM_MODEL."
             ),
+            Self::Tls(_) => "The assistant's language model service could not be reached securely (its \
+                 certificate is not trusted, or TLS failed). An operator needs to check LLM_BASE_URL."
+                .into(),
             Self::Malformed(_) => "The assistant's language model service sent a reply that is not a chat \
                  completion. An operator needs to check LLM_BASE_URL."
                 .into(),
@@ -335,6 +340,8 @@ impl ChatClient {
             .expect("a request from valid parts");
         let response = match self.http.request(request).await {
             Ok(response) => response,
+            // A certificate the server presents will not change by asking again.
+            Err(e) if is_tls_failure(&e) => return Attempt::Fail(LlmError::Tls(self.describe(&e))),
             Err(e) => return Attempt::Retry(LlmError::Unreachable(self.describe(&e)), None),
         };
         let (parts, body) = response.into_parts();
@@ -397,6 +404,27 @@ enum Attempt {
     /// Worth another attempt, after the server's `Retry-After` if it sent one.
     Retry(LlmError, Option<Duration>),
     Fail(LlmError),
+}
+
+/// Whether a connection failed in the TLS handshake: rustls's error somewhere in the chain.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        // An io::Error's `source` skips the error it wraps (hyper-util's connect error holds an
+        // io::Error holding an io::Error holding rustls's): look inside, however deep.
+        let mut wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        while let Some(inner) = wrapped {
+            if inner.is::<rustls::Error>() {
+                return true;
+            }
+            wrapped = inner.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -489,6 +517,19 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
         headers.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn tls_failures_are_found_in_the_error_chain() {
+        let handshake = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(is_tls_failure(&handshake));
+        // As hyper-util's connector reports it.
+        assert!(is_tls_failure(&std::io::Error::other(handshake)));
+        assert!(!is_tls_failure(&std::io::Error::from(std::io::ErrorKind::ConnectionRefused)));
+        assert!(LlmError::Tls("x".into()).is_rejection());
     }
 
     #[test]
