@@ -79,6 +79,57 @@ pub struct RateLimits {
 
 pub const WRITES_PER_IP_FACTOR: u32 = 10;
 
+const DEFAULT_LLM_BASE_URL: &str = "https://api.openai.com/v1";
+const DEFAULT_LLM_MODEL: &str = "gpt-4o-mini";
+
+/// A key for the language model provider. Debug output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Who answers `POST /api/chat`.
+#[derive(Debug, Clone)]
+pub enum LlmProvider {
+    /// The built-in plain-English agent: no key, no network.
+    Offline,
+    /// Any OpenAI-compatible chat-completions endpoint with tool calling.
+    OpenAi(OpenAiConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// Without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: ApiKey,
+    /// Longest wait for one HTTP attempt, connecting included.
+    pub timeout: Duration,
+    /// Further attempts after a 429, a 5xx, a timeout or a connection failure.
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub provider: LlmProvider,
+    /// Chat-completion requests one user may cause per UTC day (each tool-call round is one).
+    pub daily_calls_per_user: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -93,6 +144,7 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub llm: LlmConfig,
     /// Things worth a warning once logging is up (it is not yet while the config is read).
     pub warnings: Vec<String>,
 }
@@ -265,6 +317,7 @@ impl Config {
         };
         let request_timeout = seconds(&mut r, "REQUEST_TIMEOUT_SECS", 30);
         let shutdown_grace = seconds(&mut r, "SHUTDOWN_GRACE_SECS", 20);
+        let llm = read_llm(&mut r, request_timeout, &mut warnings);
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -281,9 +334,104 @@ impl Config {
             trust_proxy_headers,
             request_timeout,
             shutdown_grace,
+            llm: llm.expect("no error recorded, so the LLM settings are set"),
             warnings,
         })
     }
+}
+
+/// The chat agent's settings. The provider defaults to `openai` when a key is given and to the
+/// offline agent otherwise, so a fresh checkout chats without any setup.
+fn read_llm(r: &mut Reader, request_timeout: Duration, warnings: &mut Vec<String>) -> Option<LlmConfig> {
+    #[derive(PartialEq)]
+    enum Choice {
+        OpenAi,
+        Offline,
+    }
+    let choice =
+        r.parse("LLM_PROVIDER", "`openai` or `offline`", |v| match v.to_ascii_lowercase().as_str() {
+            "openai" => Some(Choice::OpenAi),
+            "offline" => Some(Choice::Offline),
+            _ => None,
+        });
+    // LLM_API_KEY (or its file) first; OPENAI_API_KEY is the name OpenAI's own tools use.
+    let key = match r.secret("LLM_API_KEY", "LLM_API_KEY_FILE") {
+        Secret::Set(key) if r.get("LLM_API_KEY").is_some() => Some(Some((key, "LLM_API_KEY"))),
+        Secret::Set(key) => Some(Some((key, "LLM_API_KEY_FILE"))),
+        Secret::Unset => Some(r.get("OPENAI_API_KEY").map(|key| (key, "OPENAI_API_KEY"))),
+        Secret::Invalid => None,
+    };
+    let base_url = r
+        .parse("LLM_BASE_URL", "an http:// or https:// URL such as https://api.openai.com/v1", |v| {
+            let lower = v.to_ascii_lowercase();
+            let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
+            let base = v.trim_end_matches('/');
+            let parses = format!("{base}/chat/completions").parse::<axum::http::Uri>().is_ok();
+            (!rest.is_empty() && parses).then(|| base.to_owned())
+        })
+        .unwrap_or_else(|| DEFAULT_LLM_BASE_URL.to_owned());
+    let model = r.get("LLM_MODEL").unwrap_or_else(|| DEFAULT_LLM_MODEL.to_owned());
+    let timeout = r
+        .parse("LLM_TIMEOUT_SECS", "a whole number of seconds from 1 to 300", |v| {
+            v.parse::<u64>().ok().filter(|n| (1..=300).contains(n))
+        })
+        .map_or(Duration::from_secs(20), Duration::from_secs);
+    let max_retries = r
+        .parse("LLM_MAX_RETRIES", "a whole number from 0 to 5", |v| v.parse::<u32>().ok().filter(|n| *n <= 5))
+        .unwrap_or(2);
+    let daily_calls_per_user = r
+        .parse("LLM_DAILY_CALLS_PER_USER", "a whole number from 1 to 1000000", |v| {
+            v.parse::<u32>().ok().filter(|n| (1..=1_000_000).contains(n))
+        })
+        .unwrap_or(200);
+
+    let key = match key? {
+        // It travels in an Authorization header: a key pasted with a line break or a
+        // typographic character would fail every request, so it fails at startup instead.
+        Some((key, name)) if !key.bytes().all(|b| b.is_ascii_graphic()) => {
+            r.error(name, "must be printable ASCII without spaces (was it pasted whole?)");
+            return None;
+        }
+        key => key.map(|(key, _)| key),
+    };
+    let provider = match (choice, key) {
+        (Some(Choice::Offline), _) | (None, None) => LlmProvider::Offline,
+        (Some(Choice::OpenAi), None) => {
+            r.error(
+                "LLM_PROVIDER",
+                "is `openai` but no key is set: set LLM_API_KEY (or OPENAI_API_KEY), or use `offline`",
+            );
+            return None;
+        }
+        (Some(Choice::OpenAi) | None, Some(key)) => {
+            if base_url.to_ascii_lowercase().starts_with("http://") && !is_loopback_url(&base_url) {
+                warnings.push(format!(
+                    "LLM_BASE_URL is plain http ({base_url}): the API key travels unencrypted"
+                ));
+            }
+            if timeout >= request_timeout {
+                warnings.push(format!(
+                    "LLM_TIMEOUT_SECS ({}) is not below REQUEST_TIMEOUT_SECS ({}): a slow model \
+                     call is cut short by the end of the chat request",
+                    timeout.as_secs(),
+                    request_timeout.as_secs()
+                ));
+            }
+            LlmProvider::OpenAi(OpenAiConfig { base_url, model, api_key: ApiKey(key), timeout, max_retries })
+        }
+    };
+    Some(LlmConfig { provider, daily_calls_per_user })
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -534,6 +682,113 @@ mod tests {
             missing.to_string().starts_with("JWT_SECRET_FILE: cannot read /nonexistent/jwt"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn the_chat_agent_is_offline_without_a_key_and_openai_with_one() {
+        let c = load(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert!(matches!(c.llm.provider, LlmProvider::Offline));
+        assert_eq!(c.llm.daily_calls_per_user, 200);
+
+        let c = load(&[("JWT_SECRET", SECRET), ("OPENAI_API_KEY", "sk-openai-name")]).unwrap();
+        let LlmProvider::OpenAi(openai) = &c.llm.provider else { panic!("{:?}", c.llm) };
+        assert_eq!(openai.api_key.expose(), "sk-openai-name");
+        assert_eq!(openai.base_url, "https://api.openai.com/v1");
+        assert_eq!(openai.model, "gpt-4o-mini");
+        assert_eq!(openai.timeout, Duration::from_secs(20));
+        assert_eq!(openai.max_retries, 2);
+
+        // LLM_API_KEY wins; a trailing slash on the URL is dropped; offline can be forced.
+        let c = load(&[
+            ("JWT_SECRET", SECRET),
+            ("LLM_API_KEY", "sk-llm-name"),
+            ("OPENAI_API_KEY", "sk-openai-name"),
+            ("LLM_BASE_URL", "http://127.0.0.1:11434/v1/"),
+            ("LLM_MODEL", "llama3.1"),
+            ("LLM_TIMEOUT_SECS", "5"),
+            ("LLM_MAX_RETRIES", "0"),
+            ("LLM_DAILY_CALLS_PER_USER", "50"),
+        ])
+        .unwrap();
+        let LlmProvider::OpenAi(openai) = &c.llm.provider else { panic!("{:?}", c.llm) };
+        assert_eq!(
+            (openai.api_key.expose(), openai.base_url.as_str()),
+            ("sk-llm-name", "http://127.0.0.1:11434/v1")
+        );
+        assert_eq!(
+            (openai.model.as_str(), openai.timeout, openai.max_retries),
+            ("llama3.1", Duration::from_secs(5), 0)
+        );
+        assert_eq!(c.llm.daily_calls_per_user, 50);
+        assert!(c.warnings.is_empty(), "plain http to loopback is fine: {:?}", c.warnings);
+        let c =
+            load(&[("JWT_SECRET", SECRET), ("LLM_API_KEY", "sk-x"), ("LLM_PROVIDER", "offline")]).unwrap();
+        assert!(matches!(c.llm.provider, LlmProvider::Offline));
+    }
+
+    #[test]
+    fn llm_settings_are_validated_one_line_each_and_the_key_never_shows() {
+        let err = load(&[
+            ("JWT_SECRET", SECRET),
+            ("LLM_PROVIDER", "anthropic"),
+            ("LLM_BASE_URL", "api.openai.com"),
+            ("LLM_TIMEOUT_SECS", "0"),
+            ("LLM_MAX_RETRIES", "9"),
+            ("LLM_DAILY_CALLS_PER_USER", "none"),
+        ])
+        .unwrap_err();
+        let keys: Vec<_> = err.0.iter().map(|e| e.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "LLM_PROVIDER",
+                "LLM_BASE_URL",
+                "LLM_TIMEOUT_SECS",
+                "LLM_MAX_RETRIES",
+                "LLM_DAILY_CALLS_PER_USER"
+            ]
+        );
+        assert_eq!(
+            error_keys(&[("JWT_SECRET", SECRET), ("OPENAI_API_KEY", "sk-\u{2013}x")]),
+            ["OPENAI_API_KEY"]
+        );
+        assert_eq!(
+            error_keys(&[("JWT_SECRET", SECRET), ("LLM_BASE_URL", "https://exa mple.com/v1")]),
+            ["LLM_BASE_URL"]
+        );
+        let err = load(&[("JWT_SECRET", SECRET), ("LLM_PROVIDER", "openai")]).unwrap_err();
+        assert!(err.to_string().starts_with("LLM_PROVIDER: is `openai` but no key is set"), "{err}");
+        assert_eq!(
+            error_keys(&[("JWT_SECRET", SECRET), ("LLM_API_KEY", "a"), ("LLM_API_KEY_FILE", "/x")]),
+            ["LLM_API_KEY"]
+        );
+
+        let c = load(&[
+            ("JWT_SECRET", SECRET),
+            ("LLM_API_KEY", "sk-very-secret-key"),
+            ("LLM_BASE_URL", "http://llm.internal/v1"),
+            ("LLM_TIMEOUT_SECS", "30"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("sk-very-secret-key"), "{debug}");
+        assert!(debug.contains("ApiKey(<redacted>)"), "{debug}");
+        assert_eq!(
+            c.warnings.len(),
+            2,
+            "plain http off-host, and a model timeout as long as a request: {:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn the_llm_key_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("llm-key");
+        std::fs::write(&file, "sk-from-file\n").unwrap();
+        let c = load(&[("JWT_SECRET", SECRET), ("LLM_API_KEY_FILE", &file.display().to_string())]).unwrap();
+        let LlmProvider::OpenAi(openai) = &c.llm.provider else { panic!("{:?}", c.llm) };
+        assert_eq!(openai.api_key.expose(), "sk-from-file");
     }
 
     #[test]

@@ -37,6 +37,19 @@ pub enum ApiError {
     Timeout(Duration),
     #[error("{0}")]
     NotReady(String),
+    /// The language model provider could not be reached or did not answer usably (down,
+    /// timing out, rate limiting us past our retries, replying with something unreadable).
+    #[error("{0}")]
+    LlmUnavailable(String),
+    /// The provider refused our request as configured (key, model or URL): an operator's fix.
+    #[error("{0}")]
+    LlmRejected(String),
+    /// The caller used today's share of language model calls.
+    #[error(
+        "you have used today's {limit} assistant requests; more are available in {} seconds",
+        retry_after_secs(*.retry_after)
+    )]
+    LlmBudgetExhausted { limit: u32, retry_after: Duration },
     /// Anything the client cannot fix. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -61,6 +74,8 @@ impl ApiError {
             // 503 rather than 408: browsers may silently resend a request answered with 408,
             // which for a write could apply it twice.
             Self::Timeout(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::LlmUnavailable(_) | Self::LlmRejected(_) => StatusCode::BAD_GATEWAY,
+            Self::LlmBudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +94,9 @@ impl ApiError {
             Self::RateLimited(_) => "rate_limited",
             Self::Timeout(_) => "timeout",
             Self::NotReady(_) => "not_ready",
+            Self::LlmUnavailable(_) => "llm_unavailable",
+            Self::LlmRejected(_) => "llm_rejected",
+            Self::LlmBudgetExhausted { .. } => "llm_budget_exhausted",
             Self::Internal(_) => "internal",
         }
     }
@@ -122,7 +140,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = json_error(self.status(), self.code(), &self.to_string());
         match &self {
-            Self::RateLimited(wait) => {
+            Self::RateLimited(wait) | Self::LlmBudgetExhausted { retry_after: wait, .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*wait)));
@@ -161,5 +179,19 @@ mod tests {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
         assert_eq!(body_of(response).await["error"]["code"], "rate_limited");
+    }
+
+    #[tokio::test]
+    async fn llm_errors_are_bad_gateways_and_an_exhausted_budget_says_when_to_come_back() {
+        let rejected = ApiError::LlmRejected("the key was refused".into()).into_response();
+        assert_eq!(rejected.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(body_of(rejected).await["error"]["code"], "llm_rejected");
+        let budget =
+            ApiError::LlmBudgetExhausted { limit: 5, retry_after: Duration::from_secs(3600) }.into_response();
+        assert_eq!(budget.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(budget.headers()[header::RETRY_AFTER], "3600");
+        let body = body_of(budget).await;
+        assert_eq!(body["error"]["code"], "llm_budget_exhausted");
+        assert!(body["error"]["message"].as_str().unwrap().contains("today's 5"), "{body}");
     }
 }

@@ -1,15 +1,18 @@
 //! todo-api: accounts, tasks and chat conversations over HTTP, stored in Postgres or in an
-//! embedded SQLite file.
+//! embedded SQLite file, with a chat agent that manages tasks through tools (also served to MCP
+//! clients).
 //!
 //! The binary is a thin wrapper around [`Application`]; tests build the same thing in-process
 //! on port 0.
 
+pub mod agent;
 pub mod auth;
 pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod mcp;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
@@ -19,6 +22,7 @@ pub mod shutdown;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;
+pub mod tools;
 
 pub use config::Config;
 pub use http::app;

@@ -48,7 +48,9 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, state: AppState::new(config, db), shutdown_grace: config.shutdown_grace })
+        let state = AppState::new(config, db);
+        tracing::info!(agent = %state.agent.describe(), "chat agent ready");
+        Ok(Self { listener, state, shutdown_grace: config.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

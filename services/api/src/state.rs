@@ -3,9 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::agent::ChatAgent;
 use crate::auth::{Passwords, Tokens};
 use crate::config::Config;
 use crate::db::Db;
+use crate::mcp::{self, McpService};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::shutdown::Lifecycle;
@@ -20,11 +22,15 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     pub trust_proxy_headers: bool,
     pub request_timeout: Duration,
+    pub agent: Arc<ChatAgent>,
+    pub mcp: Arc<McpService>,
 }
 
 impl AppState {
     pub fn new(config: &Config, db: Db) -> Self {
         Self {
+            agent: Arc::new(ChatAgent::new(&config.llm)),
+            mcp: Arc::new(mcp::service(db.clone())),
             db,
             tokens: Arc::new(Tokens::new(&config.jwt_secret)),
             passwords: Passwords::new(),

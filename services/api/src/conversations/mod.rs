@@ -1,6 +1,6 @@
 //! Conversations with the chat agent and their messages: stored so the server keeps no state
-//! between chat requests. This issue exposes them read-only; the chat issue writes them through
-//! [`store::create`] and [`store::append_message`].
+//! between chat requests. `GET` routes read them; the chat agent writes them a whole turn at a
+//! time through [`store::record_turn`].
 
 mod routes;
 pub mod store;
@@ -13,6 +13,9 @@ use crate::db::Timestamp;
 pub use routes::{list_conversations, list_messages};
 
 pub const TITLE_MAX_CHARS: usize = 200;
+/// Most messages a conversation holds. The chat endpoint starts a new conversation before a turn
+/// could pass this, so reading one back (which returns at most this many) is bounded.
+pub const MAX_MESSAGES: i64 = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Conversation {

@@ -112,18 +112,7 @@ pub async fn append_message(
     message: &NewMessage,
 ) -> Result<Option<Message>, sqlx::Error> {
     let now = Timestamp::now();
-    let (role, content, tool_calls, tool_call_id) = match message {
-        NewMessage::User { content } => (Role::User, content, None, None),
-        NewMessage::Assistant { content, tool_calls } => (
-            Role::Assistant,
-            content,
-            (!tool_calls.is_empty()).then(|| Json(serde_json::Value::Array(tool_calls.clone()))),
-            None,
-        ),
-        NewMessage::Tool { tool_call_id, content } => {
-            (Role::Tool, content, None, Some(tool_call_id.as_str()))
-        }
-    };
+    let (role, content, tool_calls, tool_call_id) = columns_of(message);
     let insert = concat!(
         "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
@@ -149,7 +138,7 @@ pub async fn append_message(
         let row = sqlx::query_as::<_, MessageRow>(insert)
             .bind(conversation_id)
             .bind(role.as_str())
-            .bind(content.as_str())
+            .bind(content)
             .bind(tool_calls)
             .bind(tool_call_id)
             .bind(now)
@@ -161,21 +150,118 @@ pub async fn append_message(
     Message::try_from(row).map(Some)
 }
 
-/// Every message of a conversation, oldest first; `None` if the owner has no such conversation.
+/// The messages of a conversation, oldest first: all of them, up to [`super::MAX_MESSAGES`]
+/// (which the chat agent never exceeds). `None` if the owner has no such conversation.
 pub async fn messages(
     db: &Db,
     owner: UserId,
     conversation_id: i64,
 ) -> Result<Option<Vec<Message>>, sqlx::Error> {
+    recent_messages(db, owner, conversation_id, super::MAX_MESSAGES).await
+}
+
+/// The latest `limit` messages of a conversation, oldest first; `None` if the owner has no such
+/// conversation.
+pub async fn recent_messages(
+    db: &Db,
+    owner: UserId,
+    conversation_id: i64,
+    limit: i64,
+) -> Result<Option<Vec<Message>>, sqlx::Error> {
     if get(db, owner, conversation_id).await?.is_none() {
         return Ok(None);
     }
-    let sql = concat!("SELECT ", message_columns!(), " FROM messages WHERE conversation_id = $1 ORDER BY id");
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM (SELECT ",
+        message_columns!(),
+        " FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2) AS recent ORDER BY id"
+    );
     let rows = on_pool!(db, pool => {
         sqlx::query_as::<_, MessageRow>(sql)
             .bind(conversation_id)
+            .bind(limit)
             .fetch_all(pool)
             .await?
     });
     rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// How many messages a conversation holds, and what it waits for from the user (see
+/// `agent::pending`); `None` if the owner has no such conversation.
+pub async fn turn_state(
+    db: &Db,
+    owner: UserId,
+    conversation_id: i64,
+) -> Result<Option<(i64, Option<serde_json::Value>)>, sqlx::Error> {
+    let sql = "SELECT (SELECT COUNT(*) FROM messages WHERE conversation_id = c.id), c.pending \
+               FROM conversations c WHERE c.id = $1 AND c.user_id = $2";
+    let row: Option<(i64, Option<Json<serde_json::Value>>)> = on_pool!(db, pool => {
+        sqlx::query_as(sql).bind(conversation_id).bind(owner.0).fetch_optional(pool).await?
+    });
+    Ok(row.map(|(count, pending)| (count, pending.map(|p| p.0))))
+}
+
+/// Appends a whole chat turn in one transaction and sets what the conversation now waits for
+/// (`None` clears it). The conversation row is updated first, which locks it until commit: two
+/// turns on one conversation cannot interleave their messages. `false` if the owner has no such
+/// conversation (nothing is written).
+pub async fn record_turn(
+    db: &Db,
+    owner: UserId,
+    conversation_id: i64,
+    messages: &[NewMessage],
+    pending: Option<&serde_json::Value>,
+) -> Result<bool, sqlx::Error> {
+    let now = Timestamp::now();
+    let insert = "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) \
+                  VALUES ($1, $2, $3, $4, $5, $6)";
+    on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let owned = sqlx::query(
+            "UPDATE conversations SET updated_at = $3, pending = $4 WHERE id = $1 AND user_id = $2",
+        )
+        .bind(conversation_id)
+        .bind(owner.0)
+        .bind(now)
+        .bind(pending.map(Json))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !owned {
+            return Ok(false);
+        }
+        for message in messages {
+            let (role, content, tool_calls, tool_call_id) = columns_of(message);
+            sqlx::query(insert)
+                .bind(conversation_id)
+                .bind(role.as_str())
+                .bind(content)
+                .bind(tool_calls)
+                .bind(tool_call_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(true)
+}
+
+type MessageColumns<'a> = (Role, &'a str, Option<Json<serde_json::Value>>, Option<&'a str>);
+
+/// What a turn stores in each column: an empty tool-call list is stored as none.
+fn columns_of(message: &NewMessage) -> MessageColumns<'_> {
+    match message {
+        NewMessage::User { content } => (Role::User, content, None, None),
+        NewMessage::Assistant { content, tool_calls } => (
+            Role::Assistant,
+            content,
+            (!tool_calls.is_empty()).then(|| Json(serde_json::Value::Array(tool_calls.clone()))),
+            None,
+        ),
+        NewMessage::Tool { tool_call_id, content } => (Role::Tool, content, None, Some(tool_call_id)),
+    }
 }

@@ -20,7 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{auth, conversations, openapi, rate_limit, tasks};
+use crate::{agent, auth, conversations, mcp, openapi, rate_limit, tasks};
 
 /// Who may call an endpoint, and which budget it spends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +74,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::DELETE, "/api/tasks/{id}", Write, tasks::delete_task),
         endpoint(M::GET, "/api/conversations", Read, conversations::list_conversations),
         endpoint(M::GET, "/api/conversations/{id}/messages", Read, conversations::list_messages),
+        endpoint(M::POST, "/api/chat", Write, agent::chat),
+        // MCP over streamable HTTP. /api/mcp is the one the ingress routes; /mcp is the path MCP
+        // clients expect by convention, for in-cluster and local use.
+        endpoint(M::POST, "/mcp", Write, mcp::serve),
+        endpoint(M::POST, "/api/mcp", Write, mcp::serve),
     ]
 }
 

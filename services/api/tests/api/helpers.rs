@@ -349,6 +349,41 @@ impl TestApp {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
+
+    /// One chat turn; `conversation` continues that conversation.
+    pub async fn chat(
+        &self,
+        user: &TestUser,
+        message: &str,
+        conversation: Option<i64>,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({ "message": message });
+        if let Some(id) = conversation {
+            body["conversation_id"] = json!(id);
+        }
+        self.post("/api/chat", &user.token, body).await
+    }
+
+    /// A chat turn that must succeed.
+    pub async fn say(&self, user: &TestUser, message: &str, conversation: Option<i64>) -> Value {
+        let (status, body) = self.chat(user, message, conversation).await;
+        assert_eq!(status, StatusCode::OK, "{message:?}: {body}");
+        body
+    }
+
+    /// Every task of `user` as (title, completed), by title.
+    pub async fn task_state(&self, user: &TestUser) -> Vec<(String, bool)> {
+        let (status, page) = self.get("/api/tasks?limit=100", &user.token).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let mut tasks: Vec<(String, bool)> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["title"].as_str().unwrap().to_owned(), t["completed"].as_bool().unwrap()))
+            .collect();
+        tasks.sort();
+        tasks
+    }
 }
 
 impl Drop for TestApp {

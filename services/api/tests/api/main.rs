@@ -4,12 +4,16 @@
 mod helpers;
 
 mod auth;
+mod chat;
 mod conversations;
 mod errors;
 mod health;
 mod isolation;
 mod limits;
+mod llm;
+mod mcp;
 mod openapi;
 mod persistence;
+mod scripted_llm;
 mod shutdown;
 mod tasks;

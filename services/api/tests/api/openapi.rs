@@ -69,8 +69,13 @@ fn documented_security_matches_the_route_table() {
             assert!(responses.contains_key("429"), "{} {} lacks 429", e.method, e.path);
         }
         if op.get("requestBody").is_some() {
-            for code in ["400", "413", "415", "422"] {
-                assert!(responses.contains_key(code), "{} {} lacks {code}", e.method, e.path);
+            // MCP bodies are JSON-RPC: a message of the wrong shape gets a JSON-RPC error, not
+            // our 422; it must accept both reply media types instead (406).
+            let is_mcp = op["tags"].as_array().is_some_and(|t| t.contains(&json!("mcp")));
+            let codes: &[&str] =
+                if is_mcp { &["400", "406", "413", "415"] } else { &["400", "413", "415", "422"] };
+            for code in codes {
+                assert!(responses.contains_key(*code), "{} {} lacks {code}", e.method, e.path);
             }
         }
     }
@@ -233,6 +238,11 @@ backend_test!(
             (Method::GET, "/api/conversations", "/api/conversations".into(), Some(&token), None),
             (Method::GET, "/api/conversations/{id}/messages", messages_path.clone(), Some(&token), None),
             (Method::GET, "/api/conversations/{id}/messages", "/api/conversations/424242/messages".into(), Some(&token), None),
+            (Method::POST, "/api/chat", "/api/chat".into(), Some(&token), Some(json!({"message": "add buy oat milk"}))),
+            (Method::POST, "/api/chat", "/api/chat".into(), Some(&token), Some(json!({"message": "delete all my tasks"}))),
+            (Method::POST, "/api/chat", "/api/chat".into(), Some(&token), Some(json!({"message": "hi", "conversation_id": 424242}))),
+            (Method::POST, "/api/chat", "/api/chat".into(), Some(&token), Some(json!({"message": ""}))),
+            (Method::POST, "/api/chat", "/api/chat".into(), none, Some(json!({"message": "hi"}))),
         ];
         let mut covered = BTreeSet::new();
         for (method, template, path, token, body) in exchanges {
@@ -247,6 +257,28 @@ backend_test!(
                 covered.insert((method.to_string(), template.to_owned()));
             }
         }
+        // MCP needs its Accept header, so it is exercised here rather than in the table.
+        let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "schema-test", "version": "1"}}});
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add_task", "arguments": {"title": "via mcp"}}});
+        for path in ["/mcp", "/api/mcp"] {
+            for (accept, body) in [
+                ("application/json, text/event-stream", initialize.clone()),
+                ("application/json, text/event-stream", call.clone()),
+                ("application/json", initialize.clone()),
+            ] {
+                let response = app.client.post(app.url(path)).bearer_auth(&token).header("accept", accept).json(&body).send().await.unwrap();
+                let status = response.status();
+                let value: Value = response.json().await.unwrap();
+                let documented = documented_response(&doc, &Method::POST, path, status);
+                let schema = documented.pointer("/content/application~1json/schema").expect("a JSON body is documented");
+                conforms(&doc, schema, &value, "$").unwrap_or_else(|e| panic!("POST {path} ({status}): {e}\nbody: {value}"));
+                if status.is_success() {
+                    covered.insert(("POST".to_owned(), path.to_owned()));
+                }
+            }
+        }
+
         // Every JSON operation was exercised successfully at least once.
         for (method, path) in documented_operations(&doc) {
             if path == "/metrics" || path == "/api/openapi.json" || path.ends_with("readyz") || path.ends_with("healthz") {

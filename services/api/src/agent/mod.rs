@@ -1,0 +1,266 @@
+//! The chat agent behind `POST /api/chat`: turns a user's message into tool calls on their tasks
+//! and a reply, through a language model (any OpenAI-compatible endpoint) or, with no key, the
+//! offline agent that understands plain English task commands.
+//!
+//! Whichever answers, the turn is recorded the same way (the user's message, each step's tool
+//! calls and results, the reply), the same tools run as the signed-in user, and the same rules
+//! hold: more than one deletion in a turn waits for the user's "yes" ([`pending`]), and task text
+//! is only ever data.
+
+pub mod budget;
+pub mod llm;
+pub mod offline;
+pub mod pending;
+mod routes;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use routes::chat;
+
+use self::llm::client::{WireFunction, WireToolCall};
+use self::pending::{Answer, Pending};
+use crate::auth::UserId;
+use crate::config::{LlmConfig, LlmProvider};
+use crate::conversations::{Message, NewMessage};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::tasks::{Task, store};
+use crate::tools::{self, ToolCall};
+
+/// A turn deletes at most this many tasks without asking first.
+pub const DELETES_WITHOUT_CONFIRMATION: usize = 1;
+
+/// Who answers.
+pub enum ChatAgent {
+    Offline,
+    Llm(Box<llm::LlmAgent>),
+}
+
+impl ChatAgent {
+    pub fn new(config: &LlmConfig) -> Self {
+        match &config.provider {
+            LlmProvider::Offline => Self::Offline,
+            LlmProvider::OpenAi(openai) => {
+                Self::Llm(Box::new(llm::LlmAgent::new(openai, config.daily_calls_per_user)))
+            }
+        }
+    }
+
+    /// For the startup log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Offline => "offline (plain-English commands, no language model)".into(),
+            Self::Llm(agent) => format!("language model {}", agent.model()),
+        }
+    }
+
+    /// Whether answering needs the conversation so far (the offline agent reads only the
+    /// message and what the conversation waits for).
+    pub fn needs_history(&self) -> bool {
+        matches!(self, Self::Llm(_))
+    }
+}
+
+/// Who a turn acts for and how long it may take.
+pub struct TurnContext<'a> {
+    pub db: &'a Db,
+    pub owner: UserId,
+    /// The turn ends, with what it did so far, by this instant: before the request timeout.
+    pub deadline: Instant,
+    pub now: DateTime<Utc>,
+}
+
+/// One tool call of a turn, as the API reports it: the UI refreshes its list from these.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Action {
+    pub tool: String,
+    pub arguments: Value,
+    pub result: Value,
+}
+
+/// A turn's outcome, ready to store after the user's message.
+#[derive(Debug)]
+pub struct Turn {
+    pub messages: Vec<NewMessage>,
+    pub actions: Vec<Action>,
+    pub reply: String,
+    /// What the conversation now waits for; `None` clears any earlier question.
+    pub pending: Option<Pending>,
+}
+
+/// A tool call that ran: as the caller sent it (kept verbatim for the stored history) and with
+/// its result.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    pub call: WireToolCall,
+    pub arguments: Value,
+    pub result: Value,
+}
+
+/// The stored shape of a turn, built as it happens.
+#[derive(Debug, Default)]
+pub struct TurnLog {
+    messages: Vec<NewMessage>,
+    actions: Vec<Action>,
+    /// Tasks this turn actually deleted, which counts toward needing a confirmation.
+    pub deleted: usize,
+}
+
+impl TurnLog {
+    /// An assistant step that called tools, then each call's result as a `tool` message.
+    pub fn step(&mut self, content: Option<String>, executed: Vec<Executed>) {
+        if executed.is_empty() {
+            return;
+        }
+        let calls =
+            executed.iter().map(|e| serde_json::to_value(&e.call).expect("a tool call serialises")).collect();
+        self.messages.push(NewMessage::Assistant { content: content.unwrap_or_default(), tool_calls: calls });
+        for e in executed {
+            if e.call.function.name == tools::DELETE_TASK && tools::result_error(&e.result).is_none() {
+                self.deleted += 1;
+            }
+            self.messages
+                .push(NewMessage::Tool { tool_call_id: e.call.id.clone(), content: e.result.to_string() });
+            self.actions.push(Action {
+                tool: e.call.function.name,
+                arguments: e.arguments,
+                result: e.result,
+            });
+        }
+    }
+
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
+    }
+
+    pub fn finish(mut self, reply: impl Into<String>, pending: Option<Pending>) -> Turn {
+        let reply = reply.into();
+        self.messages.push(NewMessage::Assistant { content: reply.clone(), tool_calls: vec![] });
+        Turn { messages: self.messages, actions: self.actions, reply, pending }
+    }
+}
+
+/// Runs a validated call as the turn's owner, recording it under a fresh call id.
+pub async fn run(ctx: &TurnContext<'_>, call: &ToolCall) -> Result<Executed, ApiError> {
+    let arguments = call.arguments();
+    let result = call.execute(ctx.db, ctx.owner).await?;
+    Ok(Executed {
+        call: WireToolCall {
+            id: new_call_id(),
+            kind: "function".into(),
+            function: WireFunction { name: call.name().into(), arguments: arguments.to_string() },
+        },
+        arguments,
+        result,
+    })
+}
+
+/// `call_` and 24 hex digits, in the style of the ids models give their calls.
+pub fn new_call_id() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("call_{hex}")
+}
+
+/// Answers one message: first whatever the conversation was waiting for, then the agent.
+pub async fn take_turn(
+    agent: &ChatAgent,
+    ctx: &TurnContext<'_>,
+    history: &[Message],
+    pending: Option<Pending>,
+    message: &str,
+) -> Result<Turn, ApiError> {
+    let pending = pending.filter(|p| !p.is_expired(ctx.now));
+    let mut dropped = None;
+    match pending {
+        Some(Pending::Confirm { task_ids, .. }) => match pending::classify(message) {
+            Answer::Yes => return confirm_deletes(ctx, &task_ids).await,
+            Answer::No => {
+                return Ok(TurnLog::default().finish("OK, I didn't delete anything.", None));
+            }
+            Answer::Other => dropped = Some("(I didn't delete the tasks I asked about.)"),
+        },
+        Some(Pending::Choose { tool, arguments, candidates, asked_at }) => {
+            match offline::answer_choice(ctx, &tool, &arguments, &candidates, message).await? {
+                offline::Choice::Done(turn) => return Ok(turn),
+                offline::Choice::AskAgain(reply) => {
+                    let pending = Pending::Choose { tool, arguments, candidates, asked_at };
+                    return Ok(TurnLog::default().finish(reply, Some(pending)));
+                }
+                offline::Choice::Cancelled => return Ok(TurnLog::default().finish("OK, never mind.", None)),
+                offline::Choice::NotAnAnswer => {}
+            }
+        }
+        None => {}
+    }
+    let mut turn = match agent {
+        ChatAgent::Offline => offline::respond(ctx, message).await?,
+        ChatAgent::Llm(llm) => {
+            llm.respond(ctx, if agent.needs_history() { history } else { &[] }, message).await?
+        }
+    };
+    if let Some(note) = dropped {
+        turn.reply = format!("{note} {}", turn.reply);
+    }
+    Ok(turn)
+}
+
+/// The held deletions, now that the user said yes. No model is involved.
+async fn confirm_deletes(ctx: &TurnContext<'_>, task_ids: &[i64]) -> Result<Turn, ApiError> {
+    let mut executed = Vec::with_capacity(task_ids.len());
+    for &task_id in task_ids {
+        executed.push(run(ctx, &ToolCall::DeleteTask { task_id }).await?);
+    }
+    let deleted: Vec<String> = executed
+        .iter()
+        .filter(|e| tools::result_error(&e.result).is_none())
+        .filter_map(|e| e.result.get("title").and_then(Value::as_str).map(|t| format!("\u{201c}{t}\u{201d}")))
+        .collect();
+    let gone = executed.len() - deleted.len();
+    let mut reply = match deleted.len() {
+        0 => "Those tasks were already gone; nothing was deleted.".to_owned(),
+        1 => format!("Deleted {}.", deleted[0]),
+        n => format!("Deleted {n} tasks: {}.", deleted.join(", ")),
+    };
+    if gone > 0 && !deleted.is_empty() {
+        reply.push_str(&format!(" ({gone} of them had already been deleted.)"));
+    }
+    let mut log = TurnLog::default();
+    log.step(None, executed);
+    Ok(log.finish(reply, None))
+}
+
+/// The question that holds deletions: which tasks, and how to answer.
+pub fn confirmation_question(tasks: &[Task]) -> String {
+    const NAMED: usize = 10;
+    let mut list: Vec<String> =
+        tasks.iter().take(NAMED).map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect();
+    if tasks.len() > NAMED {
+        list.push(format!("and {} more", tasks.len() - NAMED));
+    }
+    let (noun, them) = if tasks.len() == 1 { ("task", "it") } else { ("tasks", "them") };
+    format!(
+        "That would delete {} {noun}: {}. Reply \u{201c}yes\u{201d} to delete {them}, or \u{201c}no\u{201d} to keep {them}.",
+        tasks.len(),
+        list.join(", ")
+    )
+}
+
+/// Of the tasks a turn wants deleted, those that exist (the owner's; others are not found and so
+/// harmless to attempt).
+pub async fn existing_tasks(ctx: &TurnContext<'_>, task_ids: &[i64]) -> Result<Vec<Task>, ApiError> {
+    let mut tasks = Vec::with_capacity(task_ids.len());
+    for &id in task_ids {
+        if let Some(task) = store::get(ctx.db, ctx.owner, id).await?
+            && !tasks.iter().any(|t: &Task| t.id == id)
+        {
+            tasks.push(task);
+        }
+    }
+    Ok(tasks)
+}

@@ -1,0 +1,1074 @@
+//! The offline agent's grammar: what a plain-English message asks for. Pure and deterministic:
+//! nothing here reads the database, so "the milk one" stays words until the caller looks it up.
+//!
+//! Each intent is recognised by how the message starts ("add …", "mark … done", "rename … to
+//! …") or, for a few, how it ends ("… is done"); a question about the list needs a word about
+//! tasks in it. Matching is on ASCII-lower-cased text, which keeps byte offsets, so titles are
+//! cut from the message as the user typed them.
+
+use crate::tasks::StatusFilter;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Help,
+    Greeting,
+    Thanks,
+    Add {
+        title: String,
+        description: Option<String>,
+    },
+    List {
+        status: StatusFilter,
+        query: Option<String>,
+    },
+    /// `completed: false` reopens.
+    Complete {
+        target: Ref,
+        completed: bool,
+    },
+    Rename {
+        target: Ref,
+        title: String,
+    },
+    /// An empty description removes it.
+    Describe {
+        target: Ref,
+        description: String,
+    },
+    Delete {
+        target: Ref,
+    },
+    /// Every task in a state ("delete all completed tasks", "clear my list").
+    DeleteAll {
+        status: StatusFilter,
+    },
+    /// Recognised, but something needed is missing; the text says what to say instead.
+    Incomplete(&'static str),
+    Unknown,
+}
+
+/// Which task(s) a message means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref {
+    Id(i64),
+    /// Two or more ids ("3 and 4", "#3, #5").
+    Ids(Vec<i64>),
+    /// Words of a title, as typed.
+    Words(String),
+}
+
+pub fn parse(message: &str) -> Intent {
+    let text = clean(message);
+    let lower = text.to_ascii_lowercase();
+    if lower.is_empty() {
+        return Intent::Help;
+    }
+    if HELP.contains(&lower.as_str()) || lower.starts_with("help ") {
+        return Intent::Help;
+    }
+    if GREETINGS.contains(&lower.as_str()) {
+        return Intent::Greeting;
+    }
+    if THANKS.contains(&lower.as_str()) {
+        return Intent::Thanks;
+    }
+    let (text, lower) = strip_lead_ins(&text);
+    let (text, lower) = (text.as_str(), lower.as_str());
+    list(text, lower)
+        .or_else(|| describe(text, lower))
+        .or_else(|| mark(text, lower))
+        .or_else(|| reopen(text, lower))
+        .or_else(|| rename(text, lower))
+        .or_else(|| complete(text, lower))
+        .or_else(|| delete(text, lower))
+        .or_else(|| add(text, lower))
+        .or_else(|| complete_suffix(text, lower))
+        .unwrap_or(Intent::Unknown)
+}
+
+const HELP: &[&str] = &[
+    "help",
+    "help me",
+    "?",
+    "commands",
+    "what can you do",
+    "what can i do",
+    "what can i say",
+    "what do you do",
+    "how does this work",
+    "how do i use this",
+    "how do i use you",
+    "examples",
+    "menu",
+    "options",
+    "usage",
+    "who are you",
+    "what are you",
+    "instructions",
+];
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "yo",
+    "howdy",
+    "hi there",
+    "hello there",
+    "hey there",
+    "good morning",
+    "good afternoon",
+    "good evening",
+];
+const THANKS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "thx",
+    "ty",
+    "cheers",
+    "thanks a lot",
+    "thank you so much",
+    "great",
+    "awesome",
+    "cool",
+    "nice",
+    "perfect",
+    "great thanks",
+    "ok",
+    "okay",
+    "ok thanks",
+    "okay thanks",
+    "got it",
+];
+
+/// Typographic quotes made plain, spaces collapsed, closing punctuation dropped.
+fn clean(message: &str) -> String {
+    let plain: String = message
+        .chars()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' => '\'',
+            '\u{201c}' | '\u{201d}' => '"',
+            c if c.is_whitespace() => ' ',
+            c => c,
+        })
+        .collect();
+    let collapsed = plain.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    collapsed.trim_end_matches(['.', '!', '?', ' ']).to_owned()
+}
+
+/// "please", "can you", "hey" … in front of a request, and "please" after it.
+fn strip_lead_ins(text: &str) -> (String, String) {
+    const LEAD_INS: &[&str] = &[
+        "please",
+        "pls",
+        "plz",
+        "hey",
+        "hi",
+        "hello",
+        "ok",
+        "okay",
+        "so",
+        "and",
+        "also",
+        "now",
+        "then",
+        "can you",
+        "could you",
+        "would you",
+        "will you",
+        "can u",
+        "i want you to",
+        "i'd like you to",
+        "i would like you to",
+        "go ahead and",
+        "assistant",
+    ];
+    let mut text = text.trim().to_owned();
+    loop {
+        let lower = text.to_ascii_lowercase();
+        let Some(rest) = after_any(&text, &lower, LEAD_INS) else {
+            break;
+        };
+        // Never strip the whole request ("ok" alone is an answer, handled before).
+        if rest.is_empty() {
+            break;
+        }
+        text = rest;
+    }
+    for tail in [", please", " please", ", thanks", " thanks", ", thank you", " thank you"] {
+        if text.to_ascii_lowercase().ends_with(tail) && text.len() > tail.len() {
+            text.truncate(text.len() - tail.len());
+        }
+    }
+    let text = text.trim_end_matches([',', ' ']).to_owned();
+    let lower = text.to_ascii_lowercase();
+    (text, lower)
+}
+
+/// The text after the first of `prefixes` that `lower` starts with as whole words, with the
+/// separators after it (`:`, `,`, `-`) dropped.
+fn after_any(text: &str, lower: &str, prefixes: &[&str]) -> Option<String> {
+    let mut sorted: Vec<&&str> = prefixes.iter().collect();
+    sorted.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    sorted.into_iter().find_map(|p| after(text, lower, p))
+}
+
+fn after(text: &str, lower: &str, prefix: &str) -> Option<String> {
+    let rest = lower.strip_prefix(prefix)?;
+    let boundary = rest.is_empty()
+        || rest.starts_with([' ', ':', ',', '-'])
+        || prefix.ends_with([' ', ':', '#'])
+        || !prefix.ends_with(|c: char| c.is_ascii_alphanumeric());
+    boundary.then(|| text[prefix.len()..].trim_start_matches([' ', ':', ',', '-']).trim().to_owned())
+}
+
+/// The text before the first of `suffixes` that `lower` ends with (a whole-word ending).
+fn before_any(text: &str, lower: &str, suffixes: &[&str]) -> Option<String> {
+    let mut sorted: Vec<&&str> = suffixes.iter().collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    sorted.into_iter().find_map(|s| {
+        let head = lower.strip_suffix(s)?;
+        (head.ends_with(' ') || head.is_empty() || s.starts_with([' ', '\'']))
+            .then(|| text[..head.len()].trim().to_owned())
+    })
+}
+
+/// The text before and after the first ` {word} ` in it.
+fn split_on<'a>(text: &'a str, lower: &str, word: &str) -> Option<(&'a str, &'a str)> {
+    let needle = format!(" {word} ");
+    let at = lower.find(&needle)?;
+    Some((text[..at].trim(), text[at + needle.len()..].trim()))
+}
+
+fn words(lower: &str) -> Vec<&str> {
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '-')
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn unquote(text: &str) -> &str {
+    let t = text.trim();
+    for (open, close) in [('"', '"'), ('\'', '\''), ('`', '`')] {
+        if t.len() >= 2 && t.starts_with(open) && t.ends_with(close) {
+            return t[1..t.len() - 1].trim();
+        }
+    }
+    t
+}
+
+/// A task reference: "3", "#3", "task 3", "number 3", "3 and 4", or words of a title.
+pub fn parse_ref(text: &str) -> Option<Ref> {
+    let text = unquote(text);
+    let lower = text.to_ascii_lowercase();
+    let mut core = lower.as_str();
+    loop {
+        let before = core;
+        for prefix in [
+            "the ", "my ", "task ", "tasks ", "number ", "numbers ", "no. ", "item ", "items ", "todo ",
+            "id ", "ids ",
+        ] {
+            core = core.strip_prefix(prefix).unwrap_or(core);
+        }
+        if core == before {
+            break;
+        }
+    }
+    for suffix in [" task", " one", " item"] {
+        core = core.strip_suffix(suffix).unwrap_or(core);
+    }
+    let ids: Option<Vec<i64>> = core
+        .split([',', '&', ' '])
+        .map(|p| p.trim().trim_start_matches('#'))
+        .filter(|p| !p.is_empty() && *p != "and")
+        .map(|p| p.parse::<i64>().ok().filter(|n| *n > 0))
+        .collect();
+    match ids {
+        Some(mut ids) if !ids.is_empty() => {
+            ids.dedup();
+            Some(if ids.len() == 1 { Ref::Id(ids[0]) } else { Ref::Ids(ids) })
+        }
+        _ if crate::tools::matching::significant_words(text).is_empty() => None,
+        _ => Some(Ref::Words(text.to_owned())),
+    }
+}
+
+/// States a message can ask about or act on. "not done" is checked before "done".
+fn status_of(lower: &str) -> Option<StatusFilter> {
+    const PENDING: &[&str] = &[
+        "not done",
+        "not completed",
+        "not finished",
+        "not yet",
+        "unfinished",
+        "incomplete",
+        "uncompleted",
+        "pending",
+        "open",
+        "remaining",
+        "left",
+        "outstanding",
+        "to do",
+        "todo",
+        "to-do",
+        "still",
+        "undone",
+        "need to do",
+        "have to do",
+    ];
+    const COMPLETED: &[&str] =
+        &["done", "completed", "complete", "finished", "checked off", "ticked off", "closed"];
+    let padded = format!(" {} ", words(lower).join(" "));
+    let has = |phrase: &&str| padded.contains(&format!(" {phrase} "));
+    if PENDING.iter().any(has) {
+        Some(StatusFilter::Pending)
+    } else if COMPLETED.iter().any(has) {
+        Some(StatusFilter::Completed)
+    } else {
+        None
+    }
+}
+
+/// Words that make a question about the list.
+const LIST_NOUNS: &[&str] = &[
+    "task",
+    "tasks",
+    "list",
+    "todo",
+    "todos",
+    "to-do",
+    "to-dos",
+    "items",
+    "plate",
+    "agenda",
+    "chores",
+    "everything",
+];
+/// Words that carry no search meaning in a listing request.
+const LIST_NOISE: &[&str] = &[
+    "me",
+    "my",
+    "the",
+    "all",
+    "what",
+    "what's",
+    "whats",
+    "is",
+    "are",
+    "i",
+    "have",
+    "do",
+    "to",
+    "on",
+    "in",
+    "of",
+    "list",
+    "tasks",
+    "task",
+    "todo",
+    "todos",
+    "to-do",
+    "items",
+    "item",
+    "ones",
+    "please",
+    "still",
+    "that",
+    "which",
+    "there",
+    "any",
+    "anything",
+    "everything",
+    "yet",
+    "so",
+    "far",
+    "now",
+    "currently",
+    "for",
+    "with",
+    "about",
+    "today",
+    "need",
+    "got",
+    "left",
+    "pending",
+    "open",
+    "done",
+    "completed",
+    "complete",
+    "finished",
+    "remaining",
+    "outstanding",
+    "unfinished",
+    "incomplete",
+    "not",
+    "a",
+    "an",
+    "you",
+    "your",
+    "can",
+    "show",
+    "again",
+    "full",
+    "whole",
+    "entire",
+    "it",
+    "them",
+    "we",
+    "did",
+    "i've",
+    "ive",
+    "how",
+    "many",
+];
+
+fn list(text: &str, lower: &str) -> Option<Intent> {
+    const SHOW: &[&str] = &[
+        "list",
+        "ls",
+        "show",
+        "show me",
+        "display",
+        "view",
+        "see",
+        "give me",
+        "get me",
+        "tell me",
+        "read",
+        "read me",
+        "print",
+        "let me see",
+    ];
+    const SEARCH: &[&str] = &["find", "search", "search for", "look for", "look up", "lookup", "filter"];
+    const ASK: &[&str] = &[
+        "what",
+        "what's",
+        "whats",
+        "which",
+        "how many",
+        "do i have",
+        "have i",
+        "did i",
+        "is there",
+        "are there",
+        "anything",
+        "any",
+        "where",
+    ];
+    let status = status_of(lower).unwrap_or(StatusFilter::All);
+    let marked_query = || {
+        [
+            "about",
+            "with",
+            "containing",
+            "mentioning",
+            "matching",
+            "related to",
+            "called",
+            "named",
+            "regarding",
+            "that mention",
+            "that contain",
+        ]
+        .iter()
+        .find_map(|m| split_on(text, lower, m).map(|(_, q)| unquote(q).to_owned()))
+        .filter(|q| !q.is_empty())
+    };
+    let leftover = |rest: &str| {
+        let kept: Vec<&str> = rest
+            .split(' ')
+            .filter(|w| {
+                !w.is_empty()
+                    && !LIST_NOISE.contains(
+                        &w.to_ascii_lowercase().trim_matches(|c: char| !c.is_alphanumeric() && c != '\''),
+                    )
+            })
+            .collect();
+        Some(unquote(&kept.join(" ")).to_owned()).filter(|q| !q.is_empty())
+    };
+    if let Some(rest) = after_any(text, lower, SEARCH) {
+        let rest = after_any(&rest, &rest.to_ascii_lowercase(), &["for"]).unwrap_or(rest);
+        return Some(Intent::List { status, query: marked_query().or_else(|| leftover(&rest)) });
+    }
+    let ws = words(lower);
+    let about_list = ws.iter().any(|w| LIST_NOUNS.contains(w)) || status_of(lower).is_some();
+    if let Some(rest) = after_any(text, lower, SHOW) {
+        // "show milk tasks" searches; "tell me a joke" is not about the list at all.
+        let query = marked_query().or_else(|| leftover(&rest));
+        return (query.is_none() || about_list || marked_query().is_some())
+            .then_some(Intent::List { status, query });
+    }
+    if after_any(text, lower, ASK).is_some() && about_list {
+        return Some(Intent::List { status, query: marked_query() });
+    }
+    // Bare nouns: "tasks", "my list", "pending tasks", "completed ones".
+    let bare = ws.iter().all(|w| LIST_NOISE.contains(w) || LIST_NOUNS.contains(w)) && about_list;
+    bare.then_some(Intent::List { status, query: None })
+}
+
+fn describe(text: &str, lower: &str) -> Option<Intent> {
+    const CLEAR: &[&str] = &[
+        "remove the description of",
+        "remove the description from",
+        "clear the description of",
+        "delete the description of",
+        "remove description of",
+        "clear description of",
+    ];
+    if let Some(target) = after_any(text, lower, CLEAR) {
+        return Some(match parse_ref(&target) {
+            Some(target) => Intent::Describe { target, description: String::new() },
+            None => Intent::Incomplete(
+                "Which task's description should I remove? Say, for example, \u{201c}remove the description of 3\u{201d}.",
+            ),
+        });
+    }
+    const SET: &[&str] = &[
+        "set the description of",
+        "change the description of",
+        "update the description of",
+        "set description of",
+        "change description of",
+        "set the notes of",
+        "set the note of",
+        "describe",
+        "add a note to",
+        "add note to",
+        "add a description to",
+        "add description to",
+        "add details to",
+        "note on",
+        "note for",
+    ];
+    let rest = after_any(text, lower, SET)?;
+    let rest_lower = rest.to_ascii_lowercase();
+    // "… to Y", "… as Y", or "…: Y".
+    let (target, description) = split_on(&rest, &rest_lower, "to")
+        .or_else(|| split_on(&rest, &rest_lower, "as"))
+        .or_else(|| rest.split_once(':').map(|(a, b)| (a.trim(), b.trim())))
+        .or_else(|| split_on(&rest, &rest_lower, "saying"))?;
+    let description = unquote(description).to_owned();
+    Some(match parse_ref(target) {
+        Some(Ref::Ids(_)) | None => Intent::Incomplete(
+            "Which task? Say, for example, \u{201c}set the description of 3 to oat, not dairy\u{201d}.",
+        ),
+        Some(target) if !description.is_empty() => Intent::Describe { target, description },
+        Some(_) => Intent::Incomplete("What should the description say?"),
+    })
+}
+
+/// "mark X (as) done", "mark X as not done", "set X to done".
+fn mark(text: &str, lower: &str) -> Option<Intent> {
+    let rest = after_any(text, lower, &["mark", "set", "flag"])?;
+    let rest_lower = rest.to_ascii_lowercase();
+    const UNDONE: &[&str] = &[
+        "not done",
+        "undone",
+        "not complete",
+        "not completed",
+        "incomplete",
+        "unfinished",
+        "not finished",
+        "pending",
+        "open",
+        "to do",
+        "todo",
+        "to-do",
+        "uncompleted",
+        "not yet done",
+    ];
+    const DONE: &[&str] = &["done", "complete", "completed", "finished", "checked", "ticked", "closed"];
+    let (target, completed) = before_any(
+        &rest,
+        &rest_lower,
+        &UNDONE
+            .iter()
+            .map(|s| format!(" {s}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .map(|t| (t, false))
+    .or_else(|| {
+        before_any(
+            &rest,
+            &rest_lower,
+            &DONE
+                .iter()
+                .map(|s| format!(" {s}"))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .map(|t| (t, true))
+    })?;
+    let target_lower = target.to_ascii_lowercase();
+    let target = before_any(&target, &target_lower, &[" as", " to", " to be", " as being"]).unwrap_or(target);
+    Some(match parse_ref(&target) {
+        Some(target) => Intent::Complete { target, completed },
+        None => Intent::Incomplete("Which task? Say, for example, \u{201c}mark 3 done\u{201d}."),
+    })
+}
+
+fn reopen(text: &str, lower: &str) -> Option<Intent> {
+    let rest = after_any(
+        text,
+        lower,
+        &["reopen", "re-open", "uncomplete", "un-complete", "undo", "uncheck", "untick", "unmark", "restore"],
+    )?;
+    Some(match parse_ref(&rest) {
+        Some(target) => Intent::Complete { target, completed: false },
+        None => Intent::Incomplete("Which task should I reopen? Say, for example, \u{201c}reopen 3\u{201d}."),
+    })
+}
+
+fn rename(text: &str, lower: &str) -> Option<Intent> {
+    const VERBS: &[&str] = &[
+        "rename",
+        "retitle",
+        "change the title of",
+        "change the name of",
+        "change title of",
+        "update the title of",
+        "set the title of",
+        "change",
+        "update",
+        "edit",
+    ];
+    let rest = after_any(text, lower, VERBS)?;
+    let rest_lower = rest.to_ascii_lowercase();
+    // A quoted target may contain " to ".
+    let (target, title) = if rest.starts_with(['"', '\'']) {
+        let quote = rest.chars().next().expect("not empty");
+        let end = rest[1..].find(quote)? + 1;
+        let after = rest[end + 1..].trim_start();
+        let title = after.strip_prefix("to ").or_else(|| after.strip_prefix("as "))?;
+        (&rest[..=end], title)
+    } else {
+        split_on(&rest, &rest_lower, "to").or_else(|| split_on(&rest, &rest_lower, "as"))?
+    };
+    let target_lower = target.to_ascii_lowercase();
+    let target = before_any(target, &target_lower, &["'s title", "'s name", " title", " name"])
+        .unwrap_or(target.to_owned());
+    let title = unquote(title).to_owned();
+    Some(match parse_ref(&target) {
+        Some(Ref::Ids(_)) => Intent::Incomplete("I can rename one task at a time."),
+        None => Intent::Incomplete("Which task? Say, for example, \u{201c}rename 3 to buy oat milk\u{201d}."),
+        Some(_) if title.is_empty() => Intent::Incomplete("What should the new title be?"),
+        Some(target) => Intent::Rename { target, title },
+    })
+}
+
+fn complete(text: &str, lower: &str) -> Option<Intent> {
+    const VERBS: &[&str] = &[
+        "complete",
+        "check off",
+        "tick off",
+        "cross off",
+        "i finished",
+        "i've finished",
+        "ive finished",
+        "i have finished",
+        "finished",
+        "i completed",
+        "i've completed",
+        "i have completed",
+        "i did",
+        "i've done",
+        "i have done",
+        "done with",
+        "i'm done with",
+        "im done with",
+        "i am done with",
+        "close",
+        "finish",
+    ];
+    if let Some(rest) = after_any(text, lower, VERBS) {
+        let finish_words = lower.starts_with("finish ") || lower.starts_with("close ");
+        return Some(match parse_ref(&rest) {
+            // "finish the report" is as likely a new task as a finished one: only ids count.
+            Some(Ref::Words(_)) if finish_words => return None,
+            Some(target) => Intent::Complete { target, completed: true },
+            None => Intent::Incomplete("Which task is done? Say, for example, \u{201c}mark 3 done\u{201d}."),
+        });
+    }
+    // "check X off", "tick X off", "cross X off".
+    for verb in ["check ", "tick ", "cross "] {
+        if lower.starts_with(verb) && lower.ends_with(" off") {
+            let target = &text[verb.len()..text.len() - " off".len()];
+            return parse_ref(target).map(|target| Intent::Complete { target, completed: true });
+        }
+    }
+    None
+}
+
+fn complete_suffix(text: &str, lower: &str) -> Option<Intent> {
+    const ENDINGS: &[&str] = &[
+        " is done",
+        " are done",
+        " is finished",
+        " is complete",
+        " is completed",
+        " done",
+        " finished",
+        " completed",
+    ];
+    let target = before_any(text, lower, ENDINGS)?;
+    match parse_ref(&target)? {
+        Ref::Words(words) if words.split(' ').count() > 8 => None,
+        target => Some(Intent::Complete { target, completed: true }),
+    }
+}
+
+fn delete(text: &str, lower: &str) -> Option<Intent> {
+    const VERBS: &[&str] = &[
+        "delete",
+        "remove",
+        "erase",
+        "drop",
+        "get rid of",
+        "cancel",
+        "trash",
+        "discard",
+        "forget about",
+        "scrap",
+        "clear",
+        "wipe",
+        "empty",
+        "purge",
+    ];
+    let rest = after_any(text, lower, VERBS)?;
+    let rest_lower = rest.to_ascii_lowercase();
+    // The place words of "remove milk from my list".
+    let rest = before_any(
+        &rest,
+        &rest_lower,
+        &[
+            " from my list",
+            " from the list",
+            " from my tasks",
+            " from my todo list",
+            " from my to-do list",
+            " off my list",
+            " from list",
+        ],
+    )
+    .unwrap_or(rest);
+    let rest_lower = rest.to_ascii_lowercase();
+    let ws = words(&rest_lower);
+    const BULK: &[&str] =
+        &["all", "every", "everything", "list", "them", "tasks", "ones", "items", "todos", "entire", "whole"];
+    const NOISE: &[&str] = &[
+        "of", "my", "the", "task", "these", "those", "stuff", "things", "in", "on", "from", "that", "are",
+        "i've", "i", "have", "already", "which",
+    ];
+    let status_words = [
+        "completed",
+        "done",
+        "finished",
+        "complete",
+        "checked",
+        "pending",
+        "open",
+        "unfinished",
+        "incomplete",
+        "remaining",
+        "outstanding",
+        "not",
+        "yet",
+    ];
+    let bulk_only = ws.iter().all(|w| BULK.contains(w) || NOISE.contains(w) || status_words.contains(w));
+    let starts_clear = ["clear", "wipe", "empty", "purge"].iter().any(|v| lower.starts_with(v));
+    if (bulk_only && (ws.iter().any(|w| BULK.contains(w) || status_words.contains(w))))
+        || (ws.is_empty() && starts_clear)
+    {
+        return Some(Intent::DeleteAll { status: status_of(&rest_lower).unwrap_or(StatusFilter::All) });
+    }
+    Some(match parse_ref(&rest) {
+        Some(target) => Intent::Delete { target },
+        None => Intent::Incomplete("Which task should I delete? Say, for example, \u{201c}delete 3\u{201d}."),
+    })
+}
+
+fn add(text: &str, lower: &str) -> Option<Intent> {
+    const VERBS: &[&str] = &[
+        "add",
+        "add task",
+        "add a task",
+        "add new task",
+        "add a new task",
+        "add an item",
+        "add item",
+        "add a task called",
+        "add a task named",
+        "add a new task called",
+        "add a task to",
+        "add a new task to",
+        "add a task for",
+        "add a reminder to",
+        "add reminder to",
+        "create",
+        "create task",
+        "create a task",
+        "create a new task",
+        "create a task called",
+        "new task",
+        "new todo",
+        "new to-do",
+        "new item",
+        "make a task",
+        "make a note to",
+        "remind me to",
+        "remind me about",
+        "remind me",
+        "remember to",
+        "remember",
+        "don't forget to",
+        "dont forget to",
+        "i need to",
+        "i have to",
+        "i've got to",
+        "ive got to",
+        "i gotta",
+        "i must",
+        "i should",
+        "need to",
+        "todo",
+        "to do",
+        "to-do",
+        "note to self",
+        "jot down",
+        "write down",
+        "put",
+    ];
+    let rest = after_any(text, lower, VERBS)?;
+    let is_put = lower.starts_with("put");
+    // "add to my list: buy milk".
+    let rest_lower = rest.to_ascii_lowercase();
+    let rest = after_any(
+        &rest,
+        &rest_lower,
+        &[
+            "to my list",
+            "to the list",
+            "to my todo list",
+            "to my to-do list",
+            "to my tasks",
+            "to list",
+            "called",
+            "named",
+            "titled",
+        ],
+    )
+    .unwrap_or(rest);
+    // "buy milk to my list", "put milk on my list".
+    let rest_lower = rest.to_ascii_lowercase();
+    let places = [
+        " to my list",
+        " to the list",
+        " to my todo list",
+        " to my to-do list",
+        " to my tasks",
+        " to my todos",
+        " to the todo list",
+        " to my todo",
+        " on my list",
+        " on the list",
+        " on my todo list",
+        " on my to-do list",
+        " to list",
+        " as a task",
+        " as a todo",
+    ];
+    let placed = before_any(&rest, &rest_lower, &places);
+    if is_put && placed.is_none() {
+        return None;
+    }
+    let rest = placed.unwrap_or(rest);
+    let rest_lower = rest.to_ascii_lowercase();
+    // "X with description Y", "X, notes: Y".
+    let mut title = rest.clone();
+    let mut description = None;
+    for marker in [
+        " with the description ",
+        " with description ",
+        " with a description ",
+        " with details ",
+        " with the note ",
+        " with a note ",
+        " with note ",
+        " with notes ",
+        ", description:",
+        ", details:",
+        ", notes:",
+        ", note:",
+        "; description:",
+        " description:",
+        " notes:",
+    ] {
+        if let Some(at) = rest_lower.find(marker) {
+            title = rest[..at].trim().to_owned();
+            description = Some(unquote(rest[at + marker.len()..].trim_start_matches([':', ' '])).to_owned());
+            break;
+        }
+    }
+    let title = unquote(&title).trim_end_matches([',', ';', ':']).to_owned();
+    if title.is_empty() {
+        return Some(Intent::Incomplete(
+            "What should I add? Say, for example, \u{201c}add buy oat milk\u{201d}.",
+        ));
+    }
+    Some(Intent::Add { title, description: description.filter(|d| !d.is_empty()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use StatusFilter::*;
+
+    fn add(title: &str) -> Intent {
+        Intent::Add { title: title.into(), description: None }
+    }
+    fn list(status: StatusFilter, query: Option<&str>) -> Intent {
+        Intent::List { status, query: query.map(Into::into) }
+    }
+    fn words(w: &str) -> Ref {
+        Ref::Words(w.into())
+    }
+    fn done(target: Ref) -> Intent {
+        Intent::Complete { target, completed: true }
+    }
+
+    #[test]
+    fn phrasings() {
+        let cases: Vec<(&str, Intent)> = vec![
+            // Adding.
+            ("add buy oat milk", add("buy oat milk")),
+            ("Add Buy oat milk.", add("Buy oat milk")),
+            ("please add buy oat milk to my list", add("buy oat milk")),
+            ("add \"buy oat milk\"", add("buy oat milk")),
+            ("remind me to call mom tomorrow", add("call mom tomorrow")),
+            ("can you remind me to call mom tomorrow?", add("call mom tomorrow")),
+            ("add a task to water the plants", add("water the plants")),
+            ("new task: renew passport", add("renew passport")),
+            ("create a task called book flights", add("book flights")),
+            ("I need to do the laundry", add("do the laundry")),
+            ("don't forget to pay rent", add("pay rent")),
+            ("put eggs on my list", add("eggs")),
+            ("add to my list: buy bread", add("buy bread")),
+            ("todo: fix the bike", add("fix the bike")),
+            (
+                "add buy milk with description oat, not dairy",
+                Intent::Add { title: "buy milk".into(), description: Some("oat, not dairy".into()) },
+            ),
+            (
+                "add",
+                Intent::Incomplete("What should I add? Say, for example, \u{201c}add buy oat milk\u{201d}."),
+            ),
+            // Listing.
+            ("what's on my list", list(All, None)),
+            ("What’s on my list?", list(All, None)),
+            ("show my tasks", list(All, None)),
+            ("list", list(All, None)),
+            ("tasks", list(All, None)),
+            ("show completed tasks", list(Completed, None)),
+            ("what have I done", list(Completed, None)),
+            ("what do I have to do", list(Pending, None)),
+            ("what's left", list(Pending, None)),
+            ("show pending tasks", list(Pending, None)),
+            ("what's not done yet", list(Pending, None)),
+            ("find milk", list(All, Some("milk"))),
+            ("search for oat milk", list(All, Some("oat milk"))),
+            ("show tasks about milk", list(All, Some("milk"))),
+            ("how many tasks do I have", list(All, None)),
+            ("show milk tasks", list(All, Some("milk"))),
+            ("show me everything", list(All, None)),
+            ("tell me a joke", Intent::Unknown),
+            // Completing.
+            ("mark 3 done", done(Ref::Id(3))),
+            ("mark #3 as done", done(Ref::Id(3))),
+            ("mark task 3 as completed", done(Ref::Id(3))),
+            ("complete 3", done(Ref::Id(3))),
+            ("finish 3", done(Ref::Id(3))),
+            ("check off 7", done(Ref::Id(7))),
+            ("tick 7 off", done(Ref::Id(7))),
+            ("I finished the milk one", done(words("the milk one"))),
+            ("mark buy milk as done", done(words("buy milk"))),
+            ("done with the report", done(words("the report"))),
+            ("the milk one is done", done(words("the milk one"))),
+            ("3 done", done(Ref::Id(3))),
+            ("mark 3 and 4 done", done(Ref::Ids(vec![3, 4]))),
+            ("mark 3 as not done", Intent::Complete { target: Ref::Id(3), completed: false }),
+            ("reopen the milk one", Intent::Complete { target: words("the milk one"), completed: false }),
+            // Renaming and describing.
+            ("rename 3 to buy oat milk", Intent::Rename { target: Ref::Id(3), title: "buy oat milk".into() }),
+            (
+                "rename buy milk to buy oat milk",
+                Intent::Rename { target: words("buy milk"), title: "buy oat milk".into() },
+            ),
+            (
+                "change task 3's title to call dad",
+                Intent::Rename { target: Ref::Id(3), title: "call dad".into() },
+            ),
+            (
+                "rename \"go to gym\" to go to the pool",
+                Intent::Rename { target: words("go to gym"), title: "go to the pool".into() },
+            ),
+            (
+                "set the description of 3 to oat, not dairy",
+                Intent::Describe { target: Ref::Id(3), description: "oat, not dairy".into() },
+            ),
+            (
+                "remove the description of 3",
+                Intent::Describe { target: Ref::Id(3), description: String::new() },
+            ),
+            // Deleting.
+            ("delete 3", Intent::Delete { target: Ref::Id(3) }),
+            ("remove task #3", Intent::Delete { target: Ref::Id(3) }),
+            ("delete the milk one", Intent::Delete { target: words("the milk one") }),
+            ("get rid of buy milk", Intent::Delete { target: words("buy milk") }),
+            ("remove milk from my list", Intent::Delete { target: words("milk") }),
+            ("delete 3 and 4", Intent::Delete { target: Ref::Ids(vec![3, 4]) }),
+            ("delete all my tasks", Intent::DeleteAll { status: All }),
+            ("delete everything", Intent::DeleteAll { status: All }),
+            ("clear my list", Intent::DeleteAll { status: All }),
+            ("delete all completed tasks", Intent::DeleteAll { status: Completed }),
+            ("clear completed", Intent::DeleteAll { status: Completed }),
+            ("remove the done ones", Intent::DeleteAll { status: Completed }),
+            // The rest.
+            ("help", Intent::Help),
+            ("what can you do?", Intent::Help),
+            ("", Intent::Help),
+            ("hello", Intent::Greeting),
+            ("thanks!", Intent::Thanks),
+            ("what's the weather like", Intent::Unknown),
+            ("sing me a song", Intent::Unknown),
+            ("asdfgh", Intent::Unknown),
+        ];
+        let mut failures = Vec::new();
+        for (message, expected) in &cases {
+            let got = parse(message);
+            if &got != expected {
+                failures.push(format!("{message:?}\n   expected {expected:?}\n        got {got:?}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} phrasings misread:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(parse_ref("#12"), Some(Ref::Id(12)));
+        assert_eq!(parse_ref("the 3rd"), Some(words("the 3rd")));
+        assert_eq!(parse_ref("tasks 3, 5 and 8"), Some(Ref::Ids(vec![3, 5, 8])));
+        assert_eq!(parse_ref("the task"), None);
+        assert_eq!(parse_ref("'milk'"), Some(words("milk")));
+    }
+}

@@ -1,0 +1,207 @@
+//! What a conversation waits for from the user, kept on the conversation row so that any replica
+//! can take the next turn: a yes to a bulk deletion, or which of several matching tasks was meant.
+//!
+//! A confirmation is the server's, not the model's: the deletions are held, the user is asked in
+//! words the server writes (listing the tasks), and only a plain "yes" on the next turn runs them.
+//! Neither a model nor text inside a task can answer it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A question not answered within this long is dropped: a "yes" an hour later should not delete.
+pub const EXPIRES_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pending {
+    /// Deleting these tasks waits for a yes.
+    Confirm { task_ids: Vec<i64>, asked_at: DateTime<Utc> },
+    /// Several tasks matched; `tool` with `arguments` (and the chosen `task_id`) runs once the
+    /// user says which.
+    Choose { tool: String, arguments: Value, candidates: Vec<i64>, asked_at: DateTime<Utc> },
+}
+
+impl Pending {
+    pub fn asked_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Confirm { asked_at, .. } | Self::Choose { asked_at, .. } => *asked_at,
+        }
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now - self.asked_at() > EXPIRES_AFTER
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a pending question serialises")
+    }
+
+    /// `None` for anything unreadable (written by another version, say): better to forget a
+    /// question than to fail every later turn of the conversation.
+    pub fn from_value(value: Value) -> Option<Self> {
+        serde_json::from_value(value).ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// Anything else: a new request, which drops the question.
+    Other,
+}
+
+/// Words a bare yes is made of ("yes", "yes please", "go ahead", "delete them all"), at least
+/// one of them a real yes. Anything more ("yes but keep the milk one") is not a bare yes.
+const YES_WORDS: &[&str] = &[
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "confirm",
+    "confirmed",
+    "proceed",
+    "do",
+    "it",
+    "go",
+    "ahead",
+    "delete",
+    "them",
+    "all",
+    "please",
+    "absolutely",
+    "definitely",
+    "correct",
+    "of",
+    "course",
+    "thanks",
+    "that's",
+    "right",
+];
+const STRONG_YES: &[&str] = &[
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "confirm",
+    "confirmed",
+    "proceed",
+    "do",
+    "ahead",
+    "delete",
+    "absolutely",
+    "definitely",
+    "correct",
+];
+const NO_WORDS: &[&str] = &[
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "cancel",
+    "stop",
+    "don't",
+    "dont",
+    "do",
+    "not",
+    "keep",
+    "them",
+    "never",
+    "mind",
+    "nevermind",
+    "abort",
+    "please",
+    "thanks",
+    "it",
+    "wait",
+    "forget",
+    "delete",
+    "anything",
+];
+const STRONG_NO: &[&str] = &[
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "cancel",
+    "stop",
+    "don't",
+    "dont",
+    "not",
+    "keep",
+    "never",
+    "nevermind",
+    "abort",
+    "wait",
+    "forget",
+];
+
+pub fn classify(text: &str) -> Answer {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().replace('\u{2019}', "'"))
+        .collect();
+    let all_in = |set: &[&str]| !words.is_empty() && words.iter().all(|w| set.contains(&w.as_str()));
+    let any_in = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    // "don't delete them" has a yes word in it, so no is checked first.
+    if all_in(NO_WORDS) && any_in(STRONG_NO) {
+        Answer::No
+    } else if all_in(YES_WORDS) && any_in(STRONG_YES) {
+        Answer::Yes
+    } else {
+        Answer::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_bare_yes_confirms() {
+        for yes in [
+            "yes",
+            "Yes!",
+            "y",
+            "yes please",
+            "ok",
+            "Go ahead.",
+            "do it",
+            "yes, delete them all",
+            "Confirm",
+            "sure",
+        ] {
+            assert_eq!(classify(yes), Answer::Yes, "{yes}");
+        }
+        for no in
+            ["no", "No thanks", "cancel", "don't delete them", "keep them", "never mind", "stop", "nope"]
+        {
+            assert_eq!(classify(no), Answer::No, "{no}");
+        }
+        for other in ["yes but keep the milk one", "delete task 3", "what's on my list", "", "please", "them"]
+        {
+            assert_eq!(classify(other), Answer::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn questions_round_trip_and_expire() {
+        let now = Utc::now();
+        let p = Pending::Confirm { task_ids: vec![1, 2], asked_at: now };
+        assert_eq!(Pending::from_value(p.to_value()), Some(p.clone()));
+        assert_eq!(p.to_value()["kind"], "confirm");
+        assert!(!p.is_expired(now + chrono::Duration::minutes(9)));
+        assert!(p.is_expired(now + chrono::Duration::minutes(11)));
+        assert_eq!(Pending::from_value(serde_json::json!({"kind": "teleport"})), None);
+    }
+}
