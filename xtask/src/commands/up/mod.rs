@@ -35,7 +35,15 @@ const SERVER_GRACE_SECS: &str = "5";
 /// meets a limit that exists to slow down attackers of a public deployment.
 const AUTH_PER_MINUTE: &str = "1000";
 const WRITES_PER_MINUTE: &str = "10000";
-const LLM_SETTINGS: [&str; 3] = ["LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL"];
+/// The chat agent's settings `.env` may hold (deploy/.env.example documents each).
+const LLM_SETTINGS: [&str; 6] = [
+    "LLM_PROVIDER",
+    "LLM_BASE_URL",
+    "LLM_MODEL",
+    "LLM_TIMEOUT_SECS",
+    "LLM_MAX_RETRIES",
+    "LLM_DAILY_CALLS_PER_USER",
+];
 const LLM_KEYS: [&str; 2] = ["LLM_API_KEY", "OPENAI_API_KEY"];
 
 /// Run the app locally without a cluster: build it, start todo-api and todo-web, follow their logs
