@@ -141,6 +141,20 @@ fn fakes_unchanged_inputs_issue_no_build_and_a_change_rebuilds_only_its_image() 
         "tags are stable"
     );
 
+    // --force rebuilds both images, without the engine's layer cache, though their tags exist.
+    world.clear_calls();
+    let run = world.xtask(&["containerize", "--build", "host", "--force"]);
+    assert!(run.success(), "{}", run.all());
+    let calls = world.calls();
+    let builds = lines(&calls, "docker", "build");
+    assert_eq!(builds.len(), 2, "{builds:?}");
+    assert!(builds.iter().all(|b| b.contains(" --no-cache ")), "{builds:?}");
+    assert_eq!(
+        lines(&calls, "cargo", "build"),
+        ["cargo build --release --locked --package todo-api --package todo-web"]
+    );
+    assert_eq!((tag_of(&world, "todo-api"), tag_of(&world, "todo-web")), (api.clone(), web.clone()));
+
     // One line of the api changes: a new api tag, which the engine lacks; the web image stays.
     world.file("services/api/src/main.rs", "fn main() { println!(\"hi\"); }\n");
     world
@@ -161,6 +175,21 @@ fn fakes_unchanged_inputs_issue_no_build_and_a_change_rebuilds_only_its_image() 
     let builds = lines(&calls, "docker", "build");
     assert_eq!(builds.len(), 1);
     assert!(builds[0].contains(&format!("--tag todo-api:{new_api}")), "{builds:?}");
+}
+
+#[test]
+fn fakes_host_build_stages_binaries_from_cargo_target_dir() {
+    let mut world = world();
+    world.env("CARGO_TARGET_DIR", "build-out");
+    let run = world.xtask(&["containerize", "--build", "host"]);
+    assert!(run.success(), "{}", run.all());
+    let root = world.root.display().to_string();
+    let staged: Vec<String> = world.calls().iter().filter(|c| c.tool == "sh").map(Call::line).collect();
+    assert!(
+        staged.iter().any(|line| line.contains(&format!(" {root}/build-out/release/todo-api "))),
+        "the binary cargo just built, not a stale one under target/: {staged:?}"
+    );
+    assert!(!staged.iter().any(|line| line.contains("/target/release/")), "{staged:?}");
 }
 
 #[test]

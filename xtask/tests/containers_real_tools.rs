@@ -3,11 +3,14 @@
 //! through the web container's published port. Run by `cargo xtask test` where an engine answers
 //! (CI: the real docker CLI on podman's API, see ci/podman.sh).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::workspace_target;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -80,7 +83,7 @@ fn real_engine_builds_both_images_which_run_as_non_root_and_serve_the_app() {
     }
     assert!(built.status.success(), "cargo xtask containerize failed:\n{log}");
     let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("target/xtask/images.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(workspace_target().join("xtask/images.json")).unwrap())
             .unwrap();
     let engine = record["engine"].as_str().unwrap().to_owned();
     let reference = |name: &str| -> String {

@@ -154,7 +154,9 @@ impl Phase for Containerize {
         let plan = self.plan(cx)?;
         let mut missing = Vec::new();
         for image in &plan.images {
-            if !self.exists(cx, plan.engine, image)? {
+            // --force rebuilds what the engine has: the way to replace an image whose tag is right
+            // but whose contents are not (a base image updated, a store restored from a backup).
+            if cx.opts.force || !self.exists(cx, plan.engine, image)? {
                 missing.push(image);
             }
         }
@@ -265,6 +267,9 @@ fn build_commands(cx: &Context, plan: &Plan, image: &Planned, build_args: &[(Str
     let reference = image.reference();
     let target = plan.mode.target();
     let mut flags = vec!["--label".to_owned(), format!("org.opencontainers.image.version={}", image.tag)];
+    if cx.opts.force {
+        flags.push("--no-cache".to_owned());
+    }
     for (key, value) in build_args {
         flags.extend(["--build-arg".to_owned(), format!("{key}={value}")]);
     }
@@ -275,7 +280,8 @@ fn build_commands(cx: &Context, plan: &Plan, image: &Planned, build_args: &[(Str
         BuildMode::Host => {
             // The host build's context is just the runtime files: nothing else is sent or copied.
             let staged = cx.state_dir().join("context").join(spec.name);
-            let binary = cx.root.join("target/release").join(spec.name);
+            // Where `cargo build` put it: CARGO_TARGET_DIR moves it out of the workspace.
+            let binary = cx.target_dir().join("release").join(spec.name);
             let script = cx.root.join("infra/docker/stage-rootfs.sh");
             cmds.push(Cmd::from(cmd!(cx.sh, "sh {script} {binary} {staged}")).label(spec.name));
             staged

@@ -305,6 +305,15 @@ impl World {
     }
 }
 
+/// This repository's cargo target dir, where xtask keeps its state (`CARGO_TARGET_DIR` moves it).
+pub fn workspace_target() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    match std::env::var("CARGO_TARGET_DIR") {
+        Ok(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
 /// Replaces durations (`0.0s`, `1m05s`) so snapshots do not depend on the machine's speed.
 pub fn normalize_durations(text: &str) -> String {
     let mut out = String::new();
