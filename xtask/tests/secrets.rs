@@ -256,6 +256,36 @@ fn fakes_secrets_cluster_uses_the_current_context_and_removes_a_leaky_annotation
 }
 
 #[test]
+fn fakes_secrets_cluster_reapplies_after_a_switch_of_the_current_context() {
+    let mut world = world();
+    world
+        .on("kubectl", &["--namespace", "todo", "get", "secret", "todo-secrets"], Reply::ok(""))
+        .on(
+            "kubectl",
+            &["--namespace", "todo", "get", "secret/todo-secrets"],
+            Reply::ok("secret/todo-secrets\nconfigmap/todo-env\n"),
+        )
+        .on(
+            "kubectl",
+            &["config", "view", "--minify"],
+            Reply::ok("staging https://staging.example.com:6443"),
+        );
+    let applied = |run: &Run| run.success() && run.stderr.contains("✓ secrets done");
+    let run = world.xtask(&["secrets", "--env", "cluster"]);
+    assert!(applied(&run), "{}", run.all());
+    let first = applies(&world).len();
+    assert!(first > 0);
+    world.clear_calls();
+    let run = world.xtask(&["secrets", "--env", "cluster"]);
+    assert!(run.stderr.contains("secrets skipped: unchanged since"), "same context: {}", run.all());
+    world.clear_calls();
+    world.on("kubectl", &["config", "view", "--minify"], Reply::ok("prod https://prod.example.com:6443"));
+    let run = world.xtask(&["secrets", "--env", "cluster"]);
+    assert!(applied(&run), "another context: {}", run.all());
+    assert_eq!(applies(&world).len(), first, "{:?}", world.calls());
+}
+
+#[test]
 fn fakes_secrets_a_cluster_failure_names_the_command_and_a_fix_without_values() {
     let mut world = world();
     world.on(

@@ -77,7 +77,11 @@ impl Phase for Secrets {
         let mut fingerprint = Fingerprint::new();
         fingerprint.value("key", &fingerprint_key(cx)?);
         fingerprint.value("environment", &self.env);
-        fingerprint.value("context", plan.context.as_deref().unwrap_or("<current>"));
+        let context = match &plan.context {
+            Some(context) => context.clone(),
+            None => current_cluster(cx)?,
+        };
+        fingerprint.value("context", &context);
         for manifest in plan.manifests(Show::Values) {
             fingerprint.value("manifest", &manifest);
         }
@@ -101,6 +105,16 @@ impl Phase for Secrets {
         plan.record(cx)?;
         Ok(Outcome::Done)
     }
+}
+
+/// The current kube context and its API server: switching contexts must not find the phase
+/// "unchanged" and leave the other cluster's Secret as it was.
+fn current_cluster(cx: &Context) -> Result<String> {
+    let query = "{.current-context} {.clusters[0].cluster.server}";
+    let view = cmd!(cx.sh, "kubectl config view --minify --output jsonpath={query}");
+    let output = cx.output(Cmd::from(view).read_only().quiet().allow_failure())?;
+    // No usable kubeconfig: the apply that follows fails and says so.
+    Ok(if output.success() { output.stdout.trim().to_owned() } else { "<none>".to_owned() })
 }
 
 /// Whether values generated for this run are kept in .env.
