@@ -164,10 +164,18 @@ impl Cmd {
 /// The command as a copy-pasteable shell line, secrets shown as `<redacted>`.
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `env -u` is the shell's way to run a command without an inherited variable.
+        let removed: Vec<&String> = self.env.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
+        if !removed.is_empty() {
+            f.write_str("env")?;
+            for key in removed {
+                write!(f, " -u {key}")?;
+            }
+            f.write_str(" ")?;
+        }
         for (key, value) in &self.env {
-            match value {
-                Some(value) => write!(f, "{key}={} ", shell_quote(value))?,
-                None => write!(f, "-u {key} ")?,
+            if let Some(value) = value {
+                write!(f, "{key}={} ", shell_quote(value))?;
             }
         }
         for (key, _) in &self.secret_env {
@@ -185,7 +193,7 @@ impl fmt::Display for Cmd {
     }
 }
 
-fn shell_quote(arg: &str) -> String {
+pub fn shell_quote(arg: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
     if !arg.is_empty() && arg.chars().all(plain) {
         arg.to_owned()
@@ -563,6 +571,8 @@ mod tests {
             cmd.to_string(),
             "A='b c' TOKEN=<redacted> docker version --format '{{.Server.Version}}' <<< <redacted>"
         );
+        let unset = Cmd::from(cmd!(sh, "cargo test")).env_remove("TODO_REQUIRE_TOOLS").env("A", "1");
+        assert_eq!(unset.to_string(), "env -u TODO_REQUIRE_TOOLS A=1 cargo test");
     }
 
     #[test]

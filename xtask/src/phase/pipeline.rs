@@ -9,6 +9,7 @@ use serde_json::json;
 use super::state::{Record, RecordStatus, StateStore};
 use super::{Outcome, Phase};
 use crate::context::Context;
+use crate::runner::shell_quote;
 use crate::ui::{Style, Table, fmt_duration};
 
 pub struct Pipeline {
@@ -102,7 +103,10 @@ impl Pipeline {
                     row.status = Status::Failed;
                     if !cx.runner.dry_run() {
                         let record = Record::new(RecordStatus::Failed, None, millis(row.duration));
-                        store.put(phase.name(), &record)?;
+                        // The failure itself matters more (a full disk often causes both).
+                        if let Err(write) = store.put(phase.name(), &record) {
+                            cx.ui.warn(&format!("{write:#}"));
+                        }
                     }
                     cx.ui.error(&format!("{} failed after {}", row.phase, fmt_duration(row.duration)));
                     cx.ui.event(json!({
@@ -317,19 +321,29 @@ fn status_word(status: Status, dry_run: bool) -> &'static str {
 
 /// The command line the user ran, without any `--from`, then with `--from PHASE` if given.
 fn command_line(from: Option<&str>) -> String {
-    let mut args = Vec::new();
-    let mut given = std::env::args().skip(1);
+    resume_command(std::env::args().skip(1), from)
+}
+
+/// `--from` goes before any `--`: what follows `--` belongs to another program (`cargo test`).
+fn resume_command(given: impl IntoIterator<Item = String>, from: Option<&str>) -> String {
+    let mut ours = Vec::new();
+    let mut passed_on = Vec::new();
+    let mut given = given.into_iter();
     while let Some(arg) = given.next() {
-        if arg == "--from" {
+        if arg == "--" {
+            passed_on.push(arg);
+            passed_on.extend(given.by_ref());
+        } else if arg == "--from" {
             given.next();
         } else if !arg.starts_with("--from=") {
-            args.push(arg);
+            ours.push(arg);
         }
     }
     if let Some(phase) = from {
-        args.push(format!("--from {phase}"));
+        ours.extend(["--from".to_owned(), phase.to_owned()]);
     }
-    format!("cargo xtask {}", args.join(" "))
+    let words: Vec<String> = ours.iter().chain(&passed_on).map(|arg| shell_quote(arg)).collect();
+    format!("cargo xtask {}", words.join(" "))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -574,5 +588,19 @@ mod tests {
     #[should_panic(expected = "phase `deploy` needs `build`, which does not come before it")]
     fn needs_must_come_first() {
         let _ = Fixture::new().run_phases(&["deploy", "build"], GlobalOpts::default());
+    }
+
+    #[test]
+    fn the_resume_command_puts_from_before_the_arguments_for_cargo() {
+        let args = |line: &str| line.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            resume_command(args("test --from chart -- -p xtask doctor"), Some("workspace")),
+            "cargo xtask test --from workspace -- -p xtask doctor"
+        );
+        assert_eq!(resume_command(args("--force deploy --from=secrets"), None), "cargo xtask --force deploy");
+        assert_eq!(
+            resume_command(vec!["test".to_owned(), "--".to_owned(), "a b".to_owned()], Some("compile")),
+            "cargo xtask test --from compile -- 'a b'"
+        );
     }
 }
