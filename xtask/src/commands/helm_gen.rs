@@ -100,6 +100,15 @@ impl Phase for HelmGen {
             }
             cx.ui.info(&format!("  {change}"));
         }
+        if cx.runner.dry_run() {
+            cx.ui.info(&format!(
+                "{}: {} of {} files would change",
+                chart.dir,
+                changes.len(),
+                chart.files.len()
+            ));
+            return Ok(Outcome::Done);
+        }
         remove_empty_dirs(&cx.root.join(&chart.dir))?;
         cx.ui.info(&format!("{}: {} of {} files changed", chart.dir, changes.len(), chart.files.len()));
         Ok(Outcome::Done)
