@@ -33,7 +33,7 @@ fn cargo_calls(world: &World) -> Vec<support::Call> {
 #[test]
 fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
     let world = world_with_cargo();
-    let run = world.xtask(&["--dry-run", "test", "--require-tools", "--", "-p", "xtask"]);
+    let run = world.xtask(&["--dry-run", "test", "--require-tools"]);
     assert!(run.success(), "{}", run.all());
     assert!(cargo_calls(&world).is_empty(), "a dry run ran {:?}", world.calls());
     let probes = world.calls().iter().map(|c| c.line()).collect::<Vec<_>>();
@@ -43,7 +43,7 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           [dry-run] $ cargo test --workspace --no-run
         ✓ compile planned in <T>
         ▶ workspace
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test --workspace -p xtask
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test --workspace
         ✓ workspace planned in <T>
         ▶ chart
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test chart_real_tools -- --ignored
@@ -96,6 +96,33 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     assert_eq!(calls[3].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[4].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert!(run.stderr.contains("5 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_a_focused_run_compiles_and_tests_only_what_was_asked_and_leaves_out_the_suites() {
+    let mut world = world_with_cargo();
+    // Exported by hand, not asked for with --require-tools: the Postgres tests must skip, not fail.
+    world.env("TODO_REQUIRE_TOOLS", "1").record_env("TODO_REQUIRE_TOOLS");
+    let run = world.xtask(&["test", "--", "-p", "xtask", "doctor"]);
+    assert!(run.success(), "{}", run.all());
+    let calls = cargo_calls(&world);
+    let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
+    assert_eq!(lines, ["cargo test --no-run -p xtask doctor", "cargo test -p xtask doctor"]);
+    assert_eq!(calls[1].env["TODO_REQUIRE_TOOLS"], None);
+    assert!(run.stderr.contains("chart skipped: a focused run"), "{}", run.stderr);
+
+    // A filter alone still runs across the workspace.
+    world.clear_calls();
+    let run = world.xtask(&["test", "--", "doctor", "--", "--nocapture"]);
+    assert!(run.success(), "{}", run.all());
+    let lines: Vec<String> = cargo_calls(&world).iter().map(|c| c.line()).collect();
+    assert_eq!(
+        lines,
+        [
+            "cargo test --workspace --no-run doctor -- --nocapture",
+            "cargo test --workspace doctor -- --nocapture"
+        ]
+    );
 }
 
 #[test]

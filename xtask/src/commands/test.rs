@@ -22,7 +22,9 @@ pub struct Args {
     #[arg(long)]
     pub require_tools: bool,
 
-    /// Passed on to `cargo test --workspace`, e.g. `cargo xtask test -- -p xtask doctor`
+    /// Run only these cargo test arguments instead of the whole workspace and the suites, e.g.
+    /// `cargo xtask test -- -p xtask doctor` (with `-p`, only that package is compiled; the
+    /// real-tool suites are left out of a focused run)
     #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
     pub cargo_args: Vec<String>,
 }
@@ -31,12 +33,14 @@ pub struct Args {
 pub const REQUIRE_TOOLS_ENV: &str = "TODO_REQUIRE_TOOLS";
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
+    let selection = Selection::of(&args.cargo_args);
     let mut phases: Vec<Box<dyn Phase>> = vec![
-        Box::new(Compile),
-        Box::new(Workspace { require_tools: args.require_tools, cargo_args: args.cargo_args.clone() }),
+        Box::new(Compile { selection: selection.clone() }),
+        Box::new(Workspace { require_tools: args.require_tools, selection: selection.clone() }),
     ];
     for suite in suites() {
-        phases.push(Box::new(SuitePhase { suite, require_tools: args.require_tools }));
+        let focused = !args.cargo_args.is_empty();
+        phases.push(Box::new(SuitePhase { suite, require_tools: args.require_tools, focused }));
     }
     Pipeline::new(phases).run(cx)
 }
@@ -148,6 +152,8 @@ impl Missing {
 struct SuitePhase {
     suite: Suite,
     require_tools: bool,
+    /// The user asked for particular tests (`-- ARGS`): the suites are not among them.
+    focused: bool,
 }
 
 impl Phase for SuitePhase {
@@ -160,6 +166,9 @@ impl Phase for SuitePhase {
     }
 
     fn run(&self, cx: &Context) -> Result<Outcome> {
+        if self.focused {
+            return Ok(Outcome::Skipped("a focused run (cargo test arguments given)".into()));
+        }
         let missing = (self.suite.requires)(cx);
         if !missing.is_empty() {
             let what: Vec<&str> = missing.iter().map(|m| m.what.as_str()).collect();
@@ -193,9 +202,31 @@ impl Phase for SuitePhase {
     }
 }
 
+/// What `cargo test` runs: the whole workspace, or the packages and filters given after `--`.
+#[derive(Clone)]
+struct Selection {
+    /// `--workspace`, unless the arguments pick packages (cargo ignores `-p` next to it).
+    scope: Vec<String>,
+    args: Vec<String>,
+}
+
+impl Selection {
+    fn of(args: &[String]) -> Selection {
+        // Only cargo's own arguments count: after a second `--` they belong to the test binaries.
+        let picks_packages = args
+            .iter()
+            .take_while(|arg| *arg != "--")
+            .any(|arg| arg == "--package" || arg.starts_with("--package=") || arg.starts_with("-p"));
+        let scope = if picks_packages { Vec::new() } else { vec!["--workspace".to_owned()] };
+        Selection { scope, args: args.to_vec() }
+    }
+}
+
 /// Builds every test target first, so compile errors surface before minutes of tests, and the
 /// suites after it reuse the build.
-struct Compile;
+struct Compile {
+    selection: Selection,
+}
 
 impl Phase for Compile {
     fn name(&self) -> &'static str {
@@ -203,7 +234,9 @@ impl Phase for Compile {
     }
 
     fn run(&self, cx: &Context) -> Result<Outcome> {
-        let cmd = Cmd::from(cmd!(cx.sh, "cargo test --workspace --no-run"))
+        let Selection { scope, args } = &self.selection;
+        // A test name filter is accepted and ignored by `--no-run`; the packages are what count.
+        let cmd = Cmd::from(cmd!(cx.sh, "cargo test {scope...} --no-run {args...}"))
             .timeout(Duration::from_secs(60 * 60))
             .hint("the first error above is usually the cause");
         cx.run(cmd)?;
@@ -213,7 +246,7 @@ impl Phase for Compile {
 
 struct Workspace {
     require_tools: bool,
-    cargo_args: Vec<String>,
+    selection: Selection,
 }
 
 impl Phase for Workspace {
@@ -226,12 +259,15 @@ impl Phase for Workspace {
     }
 
     fn run(&self, cx: &Context) -> Result<Outcome> {
-        let args = &self.cargo_args;
-        let mut cmd = cmd!(cx.sh, "cargo test --workspace {args...}");
+        let Selection { scope, args } = &self.selection;
+        let mut cmd = Cmd::from(cmd!(cx.sh, "cargo test {scope...} {args...}"));
         if self.require_tools {
             cmd = cmd.env(REQUIRE_TOOLS_ENV, "1");
+        } else if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {
+            // The flag decides, not an inherited variable: the Postgres tests would fail, not skip.
+            cmd = cmd.env_remove(REQUIRE_TOOLS_ENV);
         }
-        let cmd = Cmd::from(cmd)
+        let cmd = cmd
             .timeout(Duration::from_secs(60 * 60))
             .hint("rerun one test with `cargo test -p <crate> <test name> -- --nocapture`");
         cx.run(cmd)?;
@@ -271,7 +307,7 @@ mod tests {
     #[test]
     fn a_suite_missing_a_tool_is_skipped_with_the_reason_and_the_fix() {
         let (cx, err) = context();
-        let phase = SuitePhase { suite: suite(helm_missing), require_tools: false };
+        let phase = SuitePhase { suite: suite(helm_missing), require_tools: false, focused: false };
         assert_eq!(phase.run(&cx).unwrap(), Outcome::Skipped("needs `helm4` on PATH".into()));
         assert!(
             err.text().contains("skipping the chart suite (helm lints the chart): it needs `helm4` on PATH")
@@ -282,7 +318,7 @@ mod tests {
     #[test]
     fn require_tools_turns_a_skip_into_a_failure() {
         let (cx, _) = context();
-        let phase = SuitePhase { suite: suite(helm_missing), require_tools: true };
+        let phase = SuitePhase { suite: suite(helm_missing), require_tools: true, focused: false };
         let error = phase.run(&cx).unwrap_err().to_string();
         assert!(
             error.contains("cannot run without `helm4` on PATH; --require-tools forbids skipping it"),
@@ -294,11 +330,11 @@ mod tests {
     #[test]
     fn a_suite_with_its_tools_runs_and_sees_require_tools() {
         let (cx, err) = context();
-        let phase = SuitePhase { suite: suite(nothing_missing), require_tools: true };
+        let phase = SuitePhase { suite: suite(nothing_missing), require_tools: true, focused: false };
         assert_eq!(phase.run(&cx).unwrap(), Outcome::Done);
         assert!(err.text().contains("│ suite ran"), "{}", err.text());
         // Without --require-tools the variable is unset, and this suite's command fails.
-        let phase = SuitePhase { suite: suite(nothing_missing), require_tools: false };
+        let phase = SuitePhase { suite: suite(nothing_missing), require_tools: false, focused: false };
         assert!(phase.run(&cx).is_err());
     }
 }
