@@ -301,7 +301,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(invalid()),
         };
         let value: u64 = number.parse().map_err(|_| invalid())?;
-        total += value * unit;
+        total = value.checked_mul(unit).and_then(|secs| total.checked_add(secs)).ok_or_else(invalid)?;
         number.clear();
     }
     if !number.is_empty() || total == 0 {
@@ -773,7 +773,7 @@ mod tests {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        for bad in ["5", "5 minutes", "", "0s", "m"] {
+        for bad in ["5", "5 minutes", "", "0s", "m", "9999999999999999h", "18446744073709551615s1s"] {
             assert!(parse_duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
         }
     }
