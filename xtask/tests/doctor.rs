@@ -150,6 +150,22 @@ fn fakes_doctor_only_queries_and_never_prints_env_values() {
     assert_eq!(report["env_file"]["keys"], serde_json::json!(["LLM_API_KEY", "JWT_SECRET"]));
     assert_eq!(report["env_file"]["missing_documented_keys"], serde_json::json!(["DATABASE_URL"]));
 
+    // A quoted multi-line value: its lines are part of the value, not keys to list.
+    world.file(
+        ".env",
+        "JWT_SECRET=canary-jwt-77f2\nTLS_KEY=\"-----BEGIN KEY-----\ncanaryPEMline0x4f=\n-----END KEY-----\"\n",
+    );
+    let run = world.xtask(&["doctor", "--json"]);
+    assert!(!run.all().contains("canary"), "{}", run.all());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["env_file"]["keys"], serde_json::json!(["JWT_SECRET", "TLS_KEY"]));
+
+    // A malformed line is reported by number, never shown.
+    world.file(".env", "JWT_SECRET=canary-jwt-77f2\nLLM_API_KEY=\"canary-unterminated\n");
+    let run = world.xtask(&["doctor"]);
+    assert!(!run.all().contains("canary"), "{}", run.all());
+    assert!(run.stdout.contains(".env cannot be read: .env:2"), "{}", run.stdout);
+
     let mutating = ["start", "delete", "stop", "install", "upgrade", "apply", "build", "load"];
     for call in world.calls() {
         assert!(

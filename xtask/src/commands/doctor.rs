@@ -13,6 +13,7 @@ use xshell::cmd;
 use crate::AlreadyReported;
 use crate::container_engine::{self, Engine, Probe};
 use crate::context::Context;
+use crate::env_file;
 use crate::runner::{Cmd, Output};
 use crate::tools::{self, Tool, ToolStatus};
 use crate::ui::{Style, Table};
@@ -100,6 +101,8 @@ struct EnvFile {
     keys: Vec<String>,
     /// Keys `deploy/.env.example` documents that `.env` lacks.
     missing: Vec<String>,
+    /// Why `.env` cannot be read (it names the line, never shows it).
+    error: Option<String>,
 }
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
@@ -241,7 +244,13 @@ fn diagnose(report: &mut Report) {
         }
     }
 
-    if !report.env_file.exists {
+    if let Some(error) = &report.env_file.error {
+        report.warnings.push(Problem {
+            what: format!(".env cannot be read: {error}"),
+            fix: "fix that line (quote a value holding spaces, `#` or `$`); `secrets` and `up` read .env the same way"
+                .into(),
+        });
+    } else if !report.env_file.exists {
         report.warnings.push(Problem {
             what: ".env does not exist (settings and secrets for the app: LLM key, database URL)".into(),
             fix: "for minikube nothing is needed: `cargo xtask secrets` creates it with a generated \
@@ -324,25 +333,26 @@ fn resolve(host: &str) -> Vec<String> {
 }
 
 fn read_env_file(cx: &Context) -> EnvFile {
-    let keys_of = |rel: &str| std::fs::read_to_string(cx.root.join(rel)).ok().map(|text| env_keys(&text));
-    let keys = keys_of(".env");
-    let documented = keys_of("deploy/.env.example").unwrap_or_default();
-    let exists = keys.is_some();
-    let keys = keys.unwrap_or_default();
-    let missing = documented.into_iter().filter(|key| !keys.contains(key)).collect();
-    EnvFile { exists, keys, missing }
-}
-
-/// Key names of a dotenv file, commented-out example keys included in neither. Values are never
-/// read into anything that could be printed.
-fn env_keys(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.strip_prefix("export ").unwrap_or(line).split_once('='))
-        .map(|(key, _)| key.trim().to_owned())
-        .filter(|key| !key.is_empty())
-        .collect()
+    // The same parser as `secrets` and `up` (quotes, multi-line values): a continuation line of a
+    // quoted value is part of the value, never a key to show.
+    let keys_of = |rel: &str| -> Result<(bool, Vec<String>), String> {
+        let file = env_file::EnvFile::read(&cx.root, rel).map_err(|err| format!("{err:#}"))?;
+        let mut keys: Vec<String> = Vec::new();
+        for entry in &file.entries {
+            if !keys.contains(&entry.key) {
+                keys.push(entry.key.clone());
+            }
+        }
+        Ok((file.exists, keys))
+    };
+    let documented = keys_of(env_file::EXAMPLE_FILE).map(|(_, keys)| keys).unwrap_or_default();
+    match keys_of(env_file::ENV_FILE) {
+        Ok((exists, keys)) => {
+            let missing = documented.into_iter().filter(|key| !keys.contains(key)).collect();
+            EnvFile { exists, keys, missing, error: None }
+        }
+        Err(error) => EnvFile { exists: true, keys: Vec::new(), missing: Vec::new(), error: Some(error) },
+    }
 }
 
 fn render(cx: &Context, report: &Report) -> String {
@@ -416,9 +426,10 @@ fn render(cx: &Context, report: &Report) -> String {
         addresses => format!("resolves to {}", addresses.join(", ")),
     };
     facts.row(vec![(INGRESS_HOST.into(), None), (host, None)]);
-    let env = match (&report.env_file.exists, report.env_file.keys.len()) {
-        (false, _) => "missing".to_owned(),
-        (true, n) => format!("present, {n} keys set (values not shown)"),
+    let env = match (&report.env_file.error, report.env_file.exists, report.env_file.keys.len()) {
+        (Some(_), _, _) => "present, cannot be read (see below)".to_owned(),
+        (None, false, _) => "missing".to_owned(),
+        (None, true, n) => format!("present, {n} keys set (values not shown)"),
     };
     facts.row(vec![(".env".into(), None), (env, None)]);
     out.push(facts.render(ui));
@@ -502,6 +513,7 @@ fn to_json(report: &Report) -> serde_json::Value {
             "exists": report.env_file.exists,
             "keys": report.env_file.keys,
             "missing_documented_keys": report.env_file.missing,
+            "error": report.env_file.error,
         },
         "problems": problems(&report.problems),
         "warnings": problems(&report.warnings),
@@ -511,12 +523,6 @@ fn to_json(report: &Report) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn env_keys_never_include_values_or_comments() {
-        let text = "# LLM_API_KEY=sk-example\nexport JWT_SECRET=abc=def\n\nDATABASE_URL = postgres://x\n";
-        assert_eq!(env_keys(text), ["JWT_SECRET", "DATABASE_URL"]);
-    }
 
     #[test]
     fn minikube_status_json_and_prose_are_both_understood() {
