@@ -36,6 +36,9 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Shorter values are not looked for in output and argv (see [`Redactor::register`]).
+pub const MIN_MATCHED_CHARS: usize = 8;
+
 /// The set of secret values known to this process; shared by the UI and the runner.
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -45,8 +48,10 @@ pub struct Redactor {
 impl Redactor {
     pub fn register(&self, secret: &Secret) {
         let value = secret.expose();
-        // An empty value cannot leak, and redacting "" would match everywhere.
-        if value.is_empty() {
+        // Matching is by substring: a placeholder such as `x` or `local` (what local LLM servers
+        // accept as a key) would mangle every line and refuse innocent commands. No issued key or
+        // password is that short; echoed command lines hide such values anyway.
+        if value.chars().count() < MIN_MATCHED_CHARS {
             return;
         }
         let mut values = self.values.write().unwrap();
@@ -87,11 +92,23 @@ mod tests {
     #[test]
     fn redactor_replaces_every_occurrence_longest_first() {
         let redactor = Redactor::default();
-        redactor.register(&Secret::new("abc"));
-        redactor.register(&Secret::new("abcdef"));
+        redactor.register(&Secret::new("abcdefgh"));
+        redactor.register(&Secret::new("abcdefghijk"));
         redactor.register(&Secret::new(""));
-        assert_eq!(redactor.redact("x=abcdef y=abc z=ab"), "x=<redacted> y=<redacted> z=ab");
-        assert!(redactor.contains_secret("--password=abc"));
-        assert!(!redactor.contains_secret("--password=ab"));
+        assert_eq!(
+            redactor.redact("x=abcdefghijk y=abcdefgh z=abcdefg"),
+            "x=<redacted> y=<redacted> z=abcdefg"
+        );
+        assert!(redactor.contains_secret("--password=abcdefgh"));
+        assert!(!redactor.contains_secret("--password=abcdefg"));
+    }
+
+    #[test]
+    fn placeholder_values_are_not_matched_in_ordinary_text() {
+        let redactor = Redactor::default();
+        redactor.register(&Secret::new("x"));
+        redactor.register(&Secret::new("local"));
+        assert_eq!(redactor.redact("cargo xtask up, TODO_ENV=local"), "cargo xtask up, TODO_ENV=local");
+        assert!(!redactor.contains_secret("--field-manager=cargo-xtask-secrets"));
     }
 }
