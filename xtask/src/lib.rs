@@ -11,6 +11,7 @@ pub mod context;
 pub mod env_file;
 pub mod images;
 pub mod phase;
+pub mod process_tree;
 pub mod runner;
 pub mod secret;
 pub mod tools;

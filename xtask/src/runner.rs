@@ -221,7 +221,8 @@ impl Output {
 #[derive(Debug)]
 pub enum Failure {
     Exit(i32),
-    Killed,
+    /// By a signal, in words: "signal 9 (SIGKILL)".
+    Killed(String),
     TimedOut(Duration),
     NotInstalled,
     Spawn(String),
@@ -245,7 +246,8 @@ impl fmt::Display for CommandError {
         write!(f, "`{}` ", self.command)?;
         match &self.failure {
             Failure::Exit(code) => write!(f, "failed with exit code {code}")?,
-            Failure::Killed => write!(f, "was killed by a signal")?,
+            // The signal tells: 9 (SIGKILL) from nowhere is usually the kernel out of memory.
+            Failure::Killed(how) => write!(f, "was killed by {how}")?,
             Failure::TimedOut(after) => {
                 write!(f, "timed out after {} and was stopped", crate::ui::fmt_duration(*after))?
             }
@@ -450,8 +452,7 @@ impl Runner {
                 break Some(status);
             }
             if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
+                crate::process_tree::kill(&mut child);
                 break None;
             }
             thread::sleep(pause);
@@ -473,7 +474,7 @@ impl Runner {
         };
         let failure = match (status, output.status) {
             (None, _) => Some(Failure::TimedOut(timeout)),
-            (Some(_), None) => Some(Failure::Killed),
+            (Some(status), None) => Some(Failure::Killed(crate::background::describe_exit(status))),
             (Some(_), Some(0)) => None,
             (Some(_), Some(code)) if !cmd.allow_failure => Some(Failure::Exit(code)),
             (Some(_), Some(_)) => None,
@@ -613,6 +614,14 @@ mod tests {
             runner.output(Cmd::from(cmd!(sh, "sleep 30")).timeout(Duration::from_millis(200))).unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(err.to_string().contains("timed out after 0.2s and was stopped"), "{err}");
+    }
+
+    #[test]
+    fn a_command_killed_by_a_signal_says_which() {
+        let sh = Shell::new().unwrap();
+        let (runner, _) = runner(false);
+        let err = runner.output(Cmd::from(cmd!(sh, "sh -c 'kill -9 $$'"))).unwrap_err();
+        assert!(err.to_string().contains("was killed by signal 9 (SIGKILL)"), "{err}");
     }
 
     #[test]
