@@ -216,6 +216,21 @@ pub struct NetworkPolicy {
     pub ingress_namespace: Name,
     /// Whether the api may open HTTPS connections outside the cluster (the LLM provider).
     pub api_https_egress: bool,
+    /// Where the pods' DNS queries go.
+    pub dns: DnsPeer,
+}
+
+/// The cluster DNS as a NetworkPolicy peer: the DNS pods by namespace and pod labels, plus
+/// addresses outside any pod (NodeLocal DNSCache listens on a link-local address on each node).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsPeer {
+    /// Labels of the DNS pods' namespace; empty matches every namespace.
+    pub namespace_labels: BTreeMap<String, String>,
+    /// Labels of the DNS pods; empty matches every pod of those namespaces.
+    pub pod_labels: BTreeMap<String, String>,
+    /// Extra addresses, e.g. "169.254.20.10/32" for NodeLocal DNSCache.
+    pub ip_blocks: Vec<Cidr>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -448,6 +463,26 @@ checked_string!(
             Ok(())
         } else {
             Err(format!("`{text}` is not a quantity in binary units: write e.g. \"256Mi\" or \"1Gi\""))
+        }
+    }
+);
+
+checked_string!(
+    /// An IPv4 or IPv6 address block: `169.254.20.10/32`, `fd00::10/128`.
+    Cidr,
+    |text| {
+        let ok = text.split_once('/').is_some_and(|(address, bits)| {
+            let max = match address.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(_)) => 32,
+                Ok(std::net::IpAddr::V6(_)) => 128,
+                Err(_) => return false,
+            };
+            !bits.starts_with('+') && bits.parse::<u8>().is_ok_and(|bits| bits <= max)
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("`{text}` is not an address block: write an address and a prefix length, e.g. \"169.254.20.10/32\""))
         }
     }
 );

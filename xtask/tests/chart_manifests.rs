@@ -231,3 +231,135 @@ fn the_bundled_database_is_where_secrets_points_database_url() {
     // The cluster environment expects an external database: no Postgres in it.
     assert!(of_kind(&manifests("cluster"), "StatefulSet").is_empty());
 }
+
+/// The NetworkPolicy of a component (`todo-<component>`).
+fn policy<'a>(docs: &'a [Value], component: &str) -> &'a Value {
+    of_kind(docs, "NetworkPolicy")
+        .into_iter()
+        .find(|p| p["metadata"]["name"].as_str() == Some(&format!("todo-{component}")))
+        .unwrap_or_else(|| panic!("no NetworkPolicy for {component}"))
+}
+
+/// Whether a peer list holds the pods of a component of this release.
+fn has_pods_of(peers: &Value, component: &str) -> bool {
+    peers.as_sequence().into_iter().flatten().any(|peer| {
+        let labels = &peer["podSelector"]["matchLabels"];
+        peer["namespaceSelector"].is_null()
+            && labels["app.kubernetes.io/instance"].as_str() == Some("todo")
+            && labels["app.kubernetes.io/component"].as_str() == Some(component)
+    })
+}
+
+fn ports(rule: &Value) -> Vec<(String, String)> {
+    rule["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let port = match &p["port"] {
+                Value::Number(n) => n.to_string(),
+                other => other.as_str().unwrap().to_owned(),
+            };
+            (port, p["protocol"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+fn pair(port: &str, protocol: &str) -> (String, String) {
+    (port.to_owned(), protocol.to_owned())
+}
+
+/// With the ingress off, `kubectl port-forward svc/todo-web` is the app: web forwards /api to the
+/// api Service (API_UPSTREAM, a name it resolves), so the policies let web query DNS and reach the
+/// api pods, and the api admit web.
+#[test]
+fn web_forwards_the_api_to_the_api_service_and_the_policies_allow_it() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        let web_config = of_kind(&docs, "ConfigMap")
+            .into_iter()
+            .find(|c| c["metadata"]["name"].as_str() == Some("todo-web"))
+            .unwrap();
+        let upstream = web_config["data"]["API_UPSTREAM"].as_str().expect("web has API_UPSTREAM");
+        let api_service = of_kind(&docs, "Service")
+            .into_iter()
+            .find(|s| s["metadata"]["name"].as_str() == Some("todo-api"))
+            .unwrap();
+        let port = int(&api_service["spec"]["ports"][0]["port"]);
+        assert_eq!(upstream, format!("http://todo-api:{port}"), "{env}");
+        // The api Service sends it to the api pods' `http` port, which the policies name.
+        assert_eq!(api_service["spec"]["ports"][0]["targetPort"].as_str(), Some("http"), "{env}");
+
+        let web = &policy(&docs, "web")["spec"];
+        let types: Vec<&str> =
+            web["policyTypes"].as_sequence().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert_eq!(types, ["Ingress", "Egress"], "{env}");
+        let egress = web["egress"].as_sequence().unwrap();
+        assert_eq!(egress.len(), 2, "{env}: web may query DNS and reach the api, nothing else");
+        assert!(is_dns_rule(&egress[0]), "{env}: {:?}", egress[0]);
+        assert!(has_pods_of(&egress[1]["to"], "api"), "{env}");
+        assert_eq!(ports(&egress[1]), [pair("http", "TCP")], "{env}");
+
+        let api = &policy(&docs, "api")["spec"];
+        let ingress = api["ingress"].as_sequence().unwrap();
+        assert!(
+            ingress
+                .iter()
+                .any(|rule| has_pods_of(&rule["from"], "web") && ports(rule) == [pair("http", "TCP")]),
+            "{env}: the api does not admit web"
+        );
+        // The ingress controller still reaches both directly.
+        for component in ["web", "api"] {
+            let rules = policy(&docs, component)["spec"]["ingress"].as_sequence().unwrap();
+            assert!(
+                rules.iter().any(|rule| rule["from"].as_sequence().unwrap().iter().any(|peer| {
+                    peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str()
+                        == Some("ingress-nginx")
+                })),
+                "{env} {component}"
+            );
+        }
+    }
+}
+
+/// The default DNS peer: kube-dns in kube-system, UDP and TCP 53, and no ipBlock.
+fn is_dns_rule(rule: &Value) -> bool {
+    // A rule without `to` (the external database, HTTPS) goes anywhere: not the DNS rule.
+    let Some(peers) = rule["to"].as_sequence() else { return false };
+    peers.len() == 1
+        && peers[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str()
+            == Some("kube-system")
+        && peers[0]["podSelector"]["matchLabels"]["k8s-app"].as_str() == Some("kube-dns")
+        && ports(rule) == [pair("53", "UDP"), pair("53", "TCP")]
+}
+
+#[test]
+fn every_pod_that_resolves_names_may_query_the_default_dns_peer() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        for component in ["api", "web", "test"] {
+            let egress = policy(&docs, component)["spec"]["egress"].as_sequence().unwrap();
+            assert_eq!(egress.iter().filter(|rule| is_dns_rule(rule)).count(), 1, "{env} {component}");
+        }
+    }
+}
+
+/// The StatefulSet carries no checksum: Postgres reads its password only when initdb runs, so
+/// restarting the only replica for a Secret change would apply nothing.
+#[test]
+fn the_bundled_postgres_never_rolls_for_the_secret() {
+    let docs = manifests("minikube");
+    let statefulset = of_kind(&docs, "StatefulSet")[0];
+    let annotations = &statefulset["spec"]["template"]["metadata"]["annotations"];
+    assert!(
+        annotations
+            .as_mapping()
+            .is_none_or(|a| a.keys().all(|k| !k.as_str().unwrap().starts_with("checksum/"))),
+        "{annotations:?}"
+    );
+    // The template does not ask for them at install time either (no lookup from it).
+    let template =
+        std::fs::read_to_string(root().join("infra/helm/todo/templates/postgresql/statefulset.yaml"))
+            .unwrap();
+    assert!(!template.contains("rollAnnotations") && !template.contains("lookup"), "{template}");
+}

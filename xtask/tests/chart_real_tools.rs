@@ -229,3 +229,298 @@ fn real_helm_renders_the_sqlite_mode_with_one_writer_and_refuses_two() {
         assert!(error.contains("replicaCont"), "{name}: the schema lets a misspelt value through: {error}");
     }
 }
+
+/// Every document of a rendered chart.
+fn documents(manifests: &str) -> Vec<serde_norway::Value> {
+    use serde::Deserialize as _;
+    serde_norway::Deserializer::from_str(manifests)
+        .map(|doc| serde_norway::Value::deserialize(doc).unwrap())
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+fn find<'a>(docs: &'a [serde_norway::Value], kind: &str, name: &str) -> &'a serde_norway::Value {
+    docs.iter()
+        .find(|doc| doc["kind"].as_str() == Some(kind) && doc["metadata"]["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no {kind}/{name} rendered"))
+}
+
+/// `helm install --dry-run=client`: the manifests and the NOTES a user sees, without a cluster.
+fn dry_run_install(helm: &Path, env: &str, extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart().display().to_string();
+    let values = values_file(env);
+    let mut args = vec!["install", "todo", &chart, "--namespace", "todo", "-f", &values, "--dry-run=client"];
+    args.extend(extra);
+    let output = Command::new(helm)
+        .args(&args)
+        .current_dir(root())
+        // Nothing to reach: a client dry run must not need a kubeconfig.
+        .env("KUBECONFIG", dir.path().join("no-kubeconfig"))
+        .env("HELM_CACHE_HOME", dir.path().join("cache"))
+        .env("HELM_CONFIG_HOME", dir.path().join("config"))
+        .env("HELM_DATA_HOME", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "helm install --dry-run=client ({env} {extra:?}):\n{}", text(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+fn real_helm_notes_give_a_port_forward_that_serves_the_api_too() {
+    let port_forward = "kubectl -n todo port-forward svc/todo-web 8081:8081";
+    for env in ENVIRONMENTS {
+        // What the NOTES promise, in both helms: web's ConfigMap points it at the api Service,
+        // whether the ingress is on or off (the NetworkPolicies are checked on the golden files).
+        for name in HELMS {
+            let Some(helm) = helm(name) else { return };
+            for ingress in ["true", "false"] {
+                let set = format!("ingress.enabled={ingress}");
+                let docs = documents(&render(&helm, env, GOLDEN_KUBE, &["--set", &set]).unwrap());
+                let web = find(&docs, "ConfigMap", "todo-web");
+                let at = format!("{name} {env} ingress {ingress}");
+                assert_eq!(web["data"]["API_UPSTREAM"].as_str(), Some("http://todo-api:8080"), "{at}");
+                let api = find(&docs, "Service", "todo-api");
+                assert_eq!(api["spec"]["ports"][0]["port"].as_i64(), Some(8080), "{at}");
+                assert!(find(&docs, "ConfigMap", "todo-api")["data"]["API_UPSTREAM"].is_null(), "{at}");
+            }
+        }
+
+        // The NOTES themselves: only helm 4 prints them without a cluster (helm 3's client dry run
+        // still asks the cluster for its version).
+        let Some(helm) = helm("helm4") else { return };
+        let output = dry_run_install(&helm, env, &["--set", "ingress.enabled=false"]);
+        let (manifests, notes) = output.split_once("NOTES:\n").expect("helm prints NOTES");
+        assert!(notes.contains("The ingress is disabled"), "{env}:\n{notes}");
+        assert!(notes.contains(port_forward), "{env}:\n{notes}");
+        assert!(notes.contains("forwards /api to the api"), "{env}:\n{notes}");
+        assert!(notes.contains("API_UPSTREAM=http://todo-api:8080"), "{env}:\n{notes}");
+        assert!(!manifests.contains("kind: Ingress"), "{env}");
+
+        let output = dry_run_install(&helm, env, &[]);
+        let (manifests, notes) = output.split_once("NOTES:\n").expect("helm prints NOTES");
+        assert!(notes.contains("Open http://todo.local/"), "{env}:\n{notes}");
+        assert!(notes.contains(port_forward), "{env}: the port-forward works with the ingress too:\n{notes}");
+        assert!(manifests.contains("kind: Ingress"), "{env}");
+
+        // An API_UPSTREAM set in web.env wins, once, and the NOTES say so.
+        let output = dry_run_install(
+            &helm,
+            env,
+            &["--set", "ingress.enabled=false", "--set", "web.env.API_UPSTREAM=http://elsewhere:9000"],
+        );
+        let (manifests, notes) = output.split_once("NOTES:\n").unwrap();
+        assert!(notes.contains("API_UPSTREAM=http://elsewhere:9000"), "{env}:\n{notes}");
+        let docs = documents(manifests);
+        let web = find(&docs, "ConfigMap", "todo-web");
+        assert_eq!(web["data"]["API_UPSTREAM"].as_str(), Some("http://elsewhere:9000"), "{env}");
+    }
+}
+
+/// The chart, copied with its two `lookup`s of the Secret and the .env ConfigMap replaced by
+/// `.Values.fakeLookup` (and no schema, which would refuse that value), so a test can render what
+/// helm renders against a cluster holding those objects.
+fn chart_with_fake_lookups(dir: &Path) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let copied = dir.join("todo");
+    copy(&chart(), &copied);
+    std::fs::remove_file(copied.join("values.schema.json")).unwrap();
+    let helpers = copied.join("templates/_helpers.tpl");
+    let mut text = std::fs::read_to_string(&helpers).unwrap();
+    for (lookup, fake) in [
+        (r#"lookup "v1" "Secret" $.Release.Namespace $.Values.existingSecret"#, "$.Values.fakeLookup.secret"),
+        (
+            r#"lookup "v1" "ConfigMap" $.Release.Namespace $.Values.existingConfigMap"#,
+            "$.Values.fakeLookup.env",
+        ),
+    ] {
+        assert_eq!(text.matches(lookup).count(), 1, "_helpers.tpl no longer has `{lookup}`");
+        text = text.replace(lookup, fake);
+    }
+    std::fs::write(&helpers, text).unwrap();
+    copied
+}
+
+#[test]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+fn real_helm_rolls_each_workload_only_for_the_keys_it_reads() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with_fake_lookups(dir.path()).display().to_string();
+    let secret = BTreeMap::from([
+        ("JWT_SECRET", "aaaa"),
+        ("DATABASE_URL", "bbbb"),
+        ("LLM_API_KEY", "cccc"),
+        ("POSTGRES_PASSWORD", "dddd"),
+    ]);
+    let env = BTreeMap::from([("RUST_LOG", "info"), ("LLM_MODEL", "m1")]);
+    for name in HELMS {
+        let Some(helm) = helm(name) else { return };
+        for mode in ["bundled", "sqlite"] {
+            // Each workload's checksum annotations, rendered against these objects.
+            let annotations = |secret: &BTreeMap<&str, &str>, env: &BTreeMap<&str, &str>| {
+                let fake = serde_json::json!({ "secret": { "data": secret }, "env": { "data": env } });
+                let set_fake = format!("fakeLookup={fake}");
+                let set_mode = format!("database.mode={mode}");
+                let values = values_file("minikube");
+                let args = [
+                    "template",
+                    "todo",
+                    &chart,
+                    "--namespace",
+                    "todo",
+                    "-f",
+                    &values,
+                    "--kube-version",
+                    GOLDEN_KUBE,
+                    "--set-json",
+                    &set_fake,
+                    "--set",
+                    &set_mode,
+                ];
+                let output = run(&helm, &args);
+                assert!(output.status.success(), "{name}: {}", text(&output));
+                let docs = documents(&String::from_utf8(output.stdout).unwrap());
+                let mut found = BTreeMap::new();
+                for (kind, workload) in [
+                    ("Deployment", "todo-api"),
+                    ("Deployment", "todo-web"),
+                    ("StatefulSet", "todo-postgresql"),
+                ] {
+                    if mode == "sqlite" && kind == "StatefulSet" {
+                        continue;
+                    }
+                    let all = &find(&docs, kind, workload)["spec"]["template"]["metadata"]["annotations"];
+                    let checksums: BTreeMap<String, String> = all
+                        .as_mapping()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+                        .filter(|(k, _)| k.starts_with("checksum/"))
+                        .collect();
+                    found.insert(workload, checksums);
+                }
+                found
+            };
+            let base = annotations(&secret, &env);
+            let keys = |workload: &str| base[workload].keys().cloned().collect::<Vec<_>>();
+            assert_eq!(
+                keys("todo-api"),
+                ["checksum/config", "checksum/env", "checksum/secret"],
+                "{name} {mode}"
+            );
+            // web reads no Secret key, and only RUST_LOG and LOG_FORMAT from the .env ConfigMap.
+            assert_eq!(keys("todo-web"), ["checksum/config", "checksum/env"], "{name} {mode}");
+            if mode == "bundled" {
+                assert!(base["todo-postgresql"].is_empty(), "{name}: {:?}", base["todo-postgresql"]);
+            }
+
+            // Which workloads each change rolls.
+            let with =
+                |map: &BTreeMap<&'static str, &'static str>, key: &'static str, value: &'static str| {
+                    let mut map = map.clone();
+                    map.insert(key, value);
+                    map
+                };
+            let cases: [(&str, BTreeMap<_, _>, BTreeMap<_, _>, &[&str]); 7] = [
+                ("LLM_API_KEY rotated", with(&secret, "LLM_API_KEY", "zzzz"), env.clone(), &["todo-api"]),
+                ("OPENAI_API_KEY added", with(&secret, "OPENAI_API_KEY", "zzzz"), env.clone(), &["todo-api"]),
+                ("JWT_SECRET rotated", with(&secret, "JWT_SECRET", "zzzz"), env.clone(), &["todo-api"]),
+                ("POSTGRES_PASSWORD changed", with(&secret, "POSTGRES_PASSWORD", "zzzz"), env.clone(), &[]),
+                ("an unread Secret key", with(&secret, "OTHER", "zzzz"), env.clone(), &[]),
+                ("LLM_MODEL changed", secret.clone(), with(&env, "LLM_MODEL", "m2"), &["todo-api"]),
+                (
+                    "RUST_LOG changed",
+                    secret.clone(),
+                    with(&env, "RUST_LOG", "debug"),
+                    &["todo-api", "todo-web"],
+                ),
+            ];
+            for (change, secret, env, rolled) in cases {
+                let after = annotations(&secret, &env);
+                for (workload, checksums) in &base {
+                    let rolls = after[workload] != *checksums;
+                    assert_eq!(
+                        rolls,
+                        rolled.contains(workload),
+                        "{name} {mode}: {change} rolls {workload}: {rolls}"
+                    );
+                }
+            }
+            // DATABASE_URL: read by the api, except in the sqlite mode.
+            let after = annotations(&with(&secret, "DATABASE_URL", "zzzz"), &env);
+            assert_eq!(
+                after["todo-api"] != base["todo-api"],
+                mode == "bundled",
+                "{name} {mode}: DATABASE_URL"
+            );
+            assert_eq!(after["todo-web"], base["todo-web"], "{name} {mode}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+fn real_helm_takes_the_dns_peer_from_values_and_kubernetes_accepts_it() {
+    let (Some(helm), Some(validate)) = (helm("helm4"), python_tool("kubernetes-validate")) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // NodeLocal DNSCache, with CoreDNS found by its own labels in any namespace.
+    let values = write_temp(
+        &dir,
+        "dns.yaml",
+        "networkPolicy:\n  dns:\n    namespaceSelector:\n      kubernetes.io/metadata.name: null\n    \
+         podSelector:\n      k8s-app: null\n      app.kubernetes.io/name: coredns\n    ipBlocks:\n      \
+         - 169.254.20.10/32\n      - fd00::10/128\n",
+    );
+    for env in ENVIRONMENTS {
+        let manifests = render(&helm, env, GOLDEN_KUBE, &["-f", &values]).unwrap();
+        let docs = documents(&manifests);
+        let policies: Vec<&serde_norway::Value> =
+            docs.iter().filter(|doc| doc["kind"].as_str() == Some("NetworkPolicy")).collect();
+        let mut dns_rules = 0;
+        for policy in policies {
+            for rule in policy["spec"]["egress"].as_sequence().into_iter().flatten() {
+                let ports: Vec<i64> =
+                    rule["ports"].as_sequence().unwrap().iter().filter_map(|p| p["port"].as_i64()).collect();
+                if !ports.contains(&53) {
+                    continue;
+                }
+                dns_rules += 1;
+                let peers = rule["to"].as_sequence().unwrap();
+                let pods = &peers[0];
+                assert!(pods["namespaceSelector"]["matchLabels"].as_mapping().unwrap().is_empty(), "{env}");
+                let labels = pods["podSelector"]["matchLabels"].as_mapping().unwrap();
+                assert_eq!(labels.len(), 1, "{env}: {labels:?}");
+                assert_eq!(
+                    pods["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+                    Some("coredns")
+                );
+                let blocks: Vec<&str> =
+                    peers[1..].iter().map(|p| p["ipBlock"]["cidr"].as_str().unwrap()).collect();
+                assert_eq!(blocks, ["169.254.20.10/32", "fd00::10/128"], "{env}");
+            }
+        }
+        // api, web and the test pods resolve names.
+        assert_eq!(dns_rules, 3, "{env}");
+        let file = write_temp(&dir, &format!("{env}.yaml"), &manifests);
+        let output = run(&validate, &["--kubernetes-version", GOLDEN_KUBE, "--strict", "--quiet", &file]);
+        assert!(output.status.success(), "kubernetes-validate ({env}):\n{}", text(&output));
+    }
+    // The schema refuses what is not an address block.
+    let error =
+        render(&helm, "cluster", GOLDEN_KUBE, &["--set-json", r#"networkPolicy.dns.ipBlocks=["kube-dns"]"#])
+            .unwrap_err();
+    assert!(error.contains("ipBlocks"), "{error}");
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::tree::{Node, boolean, field, int, list, map, one_of, opaque, pattern, string, strings};
-use crate::config::{DatabaseMode, DeployConfig, Resources, Service};
+use crate::config::{DatabaseMode, DeployConfig, DnsPeer, Resources, Service};
 
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
 const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer"];
@@ -16,6 +16,8 @@ const DATABASE_MODES: &[&str] = &["external", "bundled", "sqlite"];
 const QUANTITY: &str = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$";
 const PATH: &str = "^/";
 const ENV_KEY: &str = "^[A-Z_][A-Z0-9_]*$";
+/// An address block: `169.254.20.10/32`, `fd00::10/128` (xtask's config checks it fully).
+const CIDR: &str = r"^[0-9a-fA-F.:]+/[0-9]{1,3}$";
 /// Keys every secretKeyRef needs; the others (LLM keys) are optional, so the pod starts without.
 const REQUIRED_SECRETS: [&str; 2] = ["JWT_SECRET", "DATABASE_URL"];
 
@@ -223,7 +225,8 @@ pub fn values(config: &DeployConfig) -> Node {
         field(
             "networkPolicy",
             "Default deny for every pod of the release, then only what the app needs: the ingress \
-             controller to web and api, api to its database and DNS, the helm test pods to web and api.",
+             controller to web and api, web to api (it forwards /api for port-forwards), api to its \
+             database, DNS, the helm test pods to web and api.",
             map(vec![
                 field("enabled", "Create the NetworkPolicies.", boolean(config.network_policy.enabled)),
                 field(
@@ -235,6 +238,12 @@ pub fn values(config: &DeployConfig) -> Node {
                     "apiHttpsEgress",
                     "Let the api open HTTPS connections outside the cluster (the LLM provider).",
                     boolean(config.network_policy.api_https_egress),
+                ),
+                field(
+                    "dns",
+                    "The cluster DNS, which the api, web (for API_UPSTREAM) and the test pods query on \
+                     UDP and TCP port 53.",
+                    dns(&config.network_policy.dns),
                 ),
             ]),
         ),
@@ -409,6 +418,32 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
             "topologySpreadConstraints",
             &format!("E.g. spread the {name} pods over nodes or zones."),
             opaque(json!([])),
+        ),
+    ])
+}
+
+fn dns(dns: &DnsPeer) -> Node {
+    map(vec![
+        field(
+            "namespaceSelector",
+            "Labels of the namespace the DNS pods run in. None matches every namespace; helm merges \
+             maps, so remove a default label by setting it to null.",
+            strings(dns.namespace_labels.clone()),
+        ),
+        field(
+            "podSelector",
+            "Labels of the DNS pods (kube-dns and CoreDNS both carry k8s-app: kube-dns). None \
+             matches every pod of those namespaces (set a default label to null to remove it).",
+            strings(dns.pod_labels.clone()),
+        ),
+        field(
+            "ipBlocks",
+            "Further DNS addresses no pod selector matches, as CIDRs: NodeLocal DNSCache answers on a \
+             link-local address of each node, usually [\"169.254.20.10/32\"].",
+            list(
+                dns.ip_blocks.iter().map(|cidr| pattern(cidr.0.clone(), CIDR)).collect(),
+                pattern("169.254.20.10/32", CIDR),
+            ),
         ),
     ])
 }

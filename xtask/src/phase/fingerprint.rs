@@ -8,8 +8,40 @@ use std::fs;
 use anyhow::{Context as _, Result};
 use camino::Utf8Path;
 
-/// Directories that are never inputs: build output, VCS metadata, installed packages.
-const IGNORED_DIRS: [&str; 4] = ["target", ".git", "node_modules", "data"];
+/// What is never an input, as the `**/` lines of `.dockerignore` (a test keeps them equal): the
+/// docker build context leaves these out at any depth, so hashing them would change an image's tag
+/// for a file that never reaches the image. `*` matches any characters; the trailing `/` is only a
+/// reminder, since Docker cleans it off (a file named `target` is left out too).
+pub const CONTEXT_EXCLUDES: [&str; 9] = [
+    "**/target/",
+    "**/data/",
+    "**/.git/",
+    "**/node_modules/",
+    "**/*.db",
+    "**/*.db-*",
+    "**/*.sqlite*",
+    "**/.env",
+    "**/.env.*",
+];
+
+/// Whether a directory entry called `name` is left out (by a `**/` pattern of CONTEXT_EXCLUDES).
+fn excluded(name: &str) -> bool {
+    CONTEXT_EXCLUDES.iter().any(|pattern| {
+        let pattern = pattern.strip_prefix("**/").unwrap_or(pattern);
+        glob(pattern.strip_suffix('/').unwrap_or(pattern), name)
+    })
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            let Some(rest) = name.strip_prefix(head) else { return false };
+            (0..=rest.len()).filter(|&i| rest.is_char_boundary(i)).any(|i| glob(tail, &rest[i..]))
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Fingerprint {
@@ -84,10 +116,11 @@ fn collect_files(root: &Utf8Path, rel: &str, out: &mut Vec<String>) -> Result<()
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
         let kind = entry.file_type()?;
+        if excluded(&name) {
+            continue;
+        }
         if kind.is_dir() {
-            if !IGNORED_DIRS.contains(&name.as_str()) {
-                collect_files(root, &path, out)?;
-            }
+            collect_files(root, &path, out)?;
         } else {
             out.push(path);
         }
@@ -123,6 +156,68 @@ mod tests {
 
         fs::rename(root.join("src/nested/b.rs"), root.join("src/nested/c.rs")).unwrap();
         assert_ne!(edited, hash(), "a rename changes the hash");
+    }
+
+    #[test]
+    fn what_the_build_context_leaves_out_is_no_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path()).unwrap();
+        fs::create_dir_all(root.join("src/data")).unwrap();
+        fs::write(root.join("src/main.rs"), "fn main() {}").unwrap();
+        let hash = || Fingerprint::new().tree(root, "src").unwrap().hex();
+        let first = hash();
+        for local in [
+            ".env",
+            ".env.local",
+            ".env.production",
+            "todo.db",
+            "todo.db-wal",
+            "todo.db-shm",
+            "todo.sqlite",
+            "todo.sqlite3",
+            "todo.sqlite-journal",
+            "data/todo.db",
+            "target",
+        ] {
+            fs::write(root.join("src").join(local), "local state").unwrap();
+            assert_eq!(first, hash(), "{local} is not in the build context, so not an input");
+        }
+        for input in ["env.rs", "db.rs", "sqlite.rs", "dotenv", "x.env"] {
+            let before = hash();
+            fs::write(root.join("src").join(input), "fn f() {}").unwrap();
+            assert_ne!(before, hash(), "{input} is in the build context, so an input");
+        }
+    }
+
+    /// The fingerprint leaves out exactly what `.dockerignore` does at any depth, so an image tag
+    /// changes when, and only when, its build context changes.
+    #[test]
+    fn the_excludes_are_the_dockerignore_any_depth_rules() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.dockerignore");
+        let text = fs::read_to_string(path).unwrap();
+        let any_depth: Vec<&str> =
+            text.lines().map(str::trim).filter(|line| line.starts_with("**/")).collect();
+        assert_eq!(any_depth, CONTEXT_EXCLUDES, ".dockerignore and fingerprint.rs disagree");
+        // The rest is the allow-list: everything out, then the workspace's inputs back in.
+        let rest: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with("**/"))
+            .collect();
+        assert_eq!(rest[0], "*", "the context starts empty");
+        assert!(rest[1..].iter().all(|line| line.starts_with('!')), "{rest:?}");
+    }
+
+    #[test]
+    fn globs_match_whole_names() {
+        assert!(glob("*.db", "todo.db"));
+        assert!(!glob("*.db", "todo.db.rs"));
+        assert!(glob("*.db-*", "todo.db-wal"));
+        assert!(glob(".env.*", ".env.local"));
+        assert!(!glob(".env.*", ".env"));
+        assert!(glob("*.sqlite*", "a.sqlite"));
+        assert!(glob("*.sqlite*", "a.sqlite3"));
+        assert!(!glob("*.sqlite*", "sqlite.rs"));
     }
 
     #[test]

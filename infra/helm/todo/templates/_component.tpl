@@ -20,6 +20,12 @@ data:
   {{- if and (eq .component "api") (eq $.Values.database.mode "sqlite") }}
   TODO_DATA_DIR: {{ $.Values.sqlite.dataDir | quote }}
   {{- end }}
+  {{- if and (eq .component "web") (not (hasKey $values.env "API_UPSTREAM")) }}
+  {{- /* web forwards /api to the api Service, so a port-forward to web (ingress or not) is the
+  whole app; behind the ingress /api goes to the api directly and never reaches web. The short
+  name resolves through the pod's DNS search path, in the release's namespace. */}}
+  API_UPSTREAM: {{ include "todo.apiUpstream" $ | quote }}
+  {{- end }}
   {{- range $key, $value := $values.env }}
   {{ $key }}: {{ $value | toString | quote }}
   {{- end }}
@@ -32,6 +38,13 @@ data:
 {{- $sqlite := and (eq $component "api") (eq $.Values.database.mode "sqlite") }}
 {{- if and $sqlite (or (gt (int $values.replicaCount) 1) $values.autoscaling.enabled) }}
 {{- fail "database.mode=sqlite allows one writer: set api.replicaCount=1 and api.autoscaling.enabled=false" }}
+{{- end }}
+{{- /* The Secret keys the container reads (DATABASE_URL is not one in the sqlite mode). */}}
+{{- $secretKeys := list }}
+{{- range $values.secretEnv }}
+{{- if not (and (eq .name "DATABASE_URL") $sqlite) }}
+{{- $secretKeys = append $secretKeys .name }}
+{{- end }}
 {{- end }}
 apiVersion: apps/v1
 kind: Deployment
@@ -66,7 +79,7 @@ spec:
   template:
     metadata:
       annotations:
-        {{- include "todo.rollAnnotations" (dict "context" $ "config" (include "todo.component.configmap" .)) | trim | nindent 8 }}
+        {{- include "todo.rollAnnotations" (dict "context" $ "config" (include "todo.component.configmap" .) "secretKeys" $secretKeys "envKeys" $values.configEnv) | trim | nindent 8 }}
         {{- with $values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -104,7 +117,7 @@ spec:
           {{- if or $values.secretEnv $values.configEnv }}
           env:
             {{- range $values.secretEnv }}
-            {{- if not (and (eq .name "DATABASE_URL") (eq $.Values.database.mode "sqlite")) }}
+            {{- if has .name $secretKeys }}
             - name: {{ .name }}
               valueFrom:
                 secretKeyRef:

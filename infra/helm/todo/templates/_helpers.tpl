@@ -144,26 +144,64 @@ checkov.io/skip{{ add1 $i }}: {{ printf "%s=%s" $id (get $skips $id) | quote }}
 {{- end }}
 
 {{/*
-Pod annotations that roll the pods when what they read changes. The chart's own ConfigMap is hashed
-as rendered. The Secret and the .env ConfigMap are not the chart's: `cargo xtask secrets` applies
-them before deploy, and helm looks them up in the cluster while it renders, so the hash is computed
-inside helm and no secret value, nor any hash of one, ever passes through a command line, a values
-file or xtask's logs. `helm template` and client-side dry runs cannot look anything up: there the
-two annotations are left out. The hash covers the whole Secret, which always holds the generated
-or validated 32-byte-or-longer JWT_SECRET, so it cannot be inverted to recover a weaker value.
-Called with (dict "context" $ "config" "<rendered ConfigMap>").
+Pod annotations that roll a workload's pods when what they read changes, and only then. The chart's
+own ConfigMap is hashed as rendered. The Secret and the .env ConfigMap are not the chart's: `cargo
+xtask secrets` applies them before deploy, and helm looks them up in the cluster while it renders,
+so the hash is computed inside helm and no secret value, nor any hash of one, ever passes through a
+command line, a values file or xtask's logs. `helm template` and client-side dry runs cannot look
+anything up: there these two annotations are left out.
+
+Each hash covers only the keys the workload reads (`secretKeys`: its secretEnv; `envKeys`: its
+configEnv), so rotating LLM_API_KEY rolls the api and nothing else, and a workload that reads no
+key of an object gets no annotation for it. The api's secret hash always includes its required
+JWT_SECRET (generated or validated at 32 bytes or more), so it cannot be inverted to recover a
+weaker value. Called with (dict "context" $ "config" "<rendered ConfigMap>" "secretKeys" (list ...)
+"envKeys" (list ...)).
 */}}
 {{- define "todo.rollAnnotations" -}}
 {{- $ := .context }}
 {{- if .config }}
 checksum/config: {{ .config | sha256sum }}
 {{- end }}
-{{- with (lookup "v1" "Secret" $.Release.Namespace $.Values.existingSecret) }}
-checksum/secret: {{ .data | toJson | sha256sum }}
+{{- if .secretKeys }}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $.Values.existingSecret }}
+{{- with include "todo.pickedData" (dict "object" $secret "keys" .secretKeys) }}
+checksum/secret: {{ . | sha256sum }}
 {{- end }}
-{{- with (lookup "v1" "ConfigMap" $.Release.Namespace $.Values.existingConfigMap) }}
-checksum/env: {{ .data | toJson | sha256sum }}
 {{- end }}
+{{- if .envKeys }}
+{{- $env := lookup "v1" "ConfigMap" $.Release.Namespace $.Values.existingConfigMap }}
+{{- with include "todo.pickedData" (dict "object" $env "keys" .envKeys) }}
+checksum/env: {{ . | sha256sum }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The entries of a looked-up object's `data` whose keys are in `keys`, as JSON with sorted keys; empty
+when the object is missing (an empty lookup) or holds none of them. Called with
+(dict "object" <lookup result> "keys" (list ...)).
+*/}}
+{{- define "todo.pickedData" -}}
+{{- $data := get (.object | default dict) "data" | default dict }}
+{{- $picked := dict }}
+{{- range .keys }}
+{{- if hasKey $data . }}
+{{- $_ := set $picked . (index $data .) }}
+{{- end }}
+{{- end }}
+{{- if $picked }}
+{{- toJson $picked }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where web forwards /api: the api Service in the release's namespace (its short name resolves through
+the pod's DNS search path), unless web.env sets API_UPSTREAM itself.
+*/}}
+{{- define "todo.apiUpstream" -}}
+{{- $api := include "todo.componentName" (dict "context" . "component" "api") }}
+{{- get .Values.web.env "API_UPSTREAM" | default (printf "http://%s:%v" $api .Values.api.service.port) }}
 {{- end }}
 
 {{/*
@@ -181,16 +219,25 @@ lifecycle:
 {{- end }}
 
 {{/*
-The NetworkPolicy peer for DNS: kube-dns in kube-system.
+Egress to the cluster DNS (networkPolicy.dns): the DNS pods chosen by a namespace and a pod selector
+(kube-dns in kube-system by default; a selector left without labels matches every namespace or
+pod), plus any
+ipBlocks, e.g. NodeLocal DNSCache's 169.254.20.10/32, which answers on the node's own address
+rather than from a pod.
 */}}
 {{- define "todo.dnsEgress" -}}
+{{- $dns := .Values.networkPolicy.dns -}}
 - to:
     - namespaceSelector:
         matchLabels:
-          kubernetes.io/metadata.name: kube-system
+          {{- toYaml ($dns.namespaceSelector | default dict) | nindent 10 }}
       podSelector:
         matchLabels:
-          k8s-app: kube-dns
+          {{- toYaml ($dns.podSelector | default dict) | nindent 10 }}
+    {{- range $dns.ipBlocks }}
+    - ipBlock:
+        cidr: {{ . | quote }}
+    {{- end }}
   ports:
     - port: 53
       protocol: UDP
