@@ -129,11 +129,12 @@ export const api = {
     request("POST", "/api/tasks", { body: description ? { title, description } : { title } }),
   updateTask: (id, changes) => request("PATCH", `/api/tasks/${encodeURIComponent(id)}`, { body: changes }),
   deleteTask: (id) => request("DELETE", `/api/tasks/${encodeURIComponent(id)}`),
-  conversations: () => request("GET", "/api/conversations?limit=20"),
-  messages: (conversationId) =>
-    request("GET", `/api/conversations/${encodeURIComponent(conversationId)}/messages`),
-  chat: (message, conversationId) =>
+  conversations: (signal) => request("GET", "/api/conversations?limit=20", { signal }),
+  messages: (conversationId, signal) =>
+    request("GET", `/api/conversations/${encodeURIComponent(conversationId)}/messages`, { signal }),
+  chat: (message, conversationId, signal) =>
     request("POST", "/api/chat", {
       body: conversationId == null ? { message } : { conversation_id: conversationId, message },
+      signal,
     }),
 };
