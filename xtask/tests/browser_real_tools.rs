@@ -23,6 +23,34 @@ const DESKTOP: (u32, u32) = (1280, 800);
 const PHONE: (u32, u32) = (390, 844);
 const PASSWORD: &str = "correct horse battery staple";
 
+/// Wraps the page's `fetch` (until the next reload) so a step can count requests, hold some
+/// back until it releases them, or answer some with a canned response. A held request goes out
+/// only on release, without the page's abort signal: the page itself must drop an answer that
+/// arrives after the user moved on. `settled` counts held requests whose answer has been read.
+const NETWORK_SHIM: &str = r#"
+if (!window.__net) {
+  const real = window.fetch.bind(window);
+  const net = { calls: [], hold: null, gates: [], settled: 0, fake: null };
+  window.__net = net;
+  window.fetch = async (url, init = {}) => {
+    const call = `${init.method || "GET"} ${url}`;
+    net.calls.push(call);
+    if (net.fake && call.startsWith(net.fake.call)) {
+      const headers = { "Content-Type": "application/json" };
+      return new Response(JSON.stringify(net.fake.body), { status: net.fake.status, headers });
+    }
+    if (net.hold && call.startsWith(net.hold)) {
+      await new Promise((resolve) => net.gates.push(resolve));
+      const response = await real(url, { ...init, signal: undefined });
+      const body = await response.text();
+      net.settled += 1;
+      return new Response(body, { status: response.status, headers: response.headers });
+    }
+    return real(url, init);
+  };
+}
+"#;
+
 struct Tools {
     chromium: PathBuf,
     chromedriver: PathBuf,
@@ -175,6 +203,23 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Installs [`NETWORK_SHIM`] in the current page.
+    async fn shim_network(&self) {
+        self.js(NETWORK_SHIM).await;
+    }
+
+    /// Sends the requests the shim holds back, and stops holding.
+    async fn release_held(&self) {
+        self.js("window.__net.hold = null; for (const go of window.__net.gates.splice(0)) go();").await;
+    }
+
+    /// The page counts violations of its Content-Security-Policy in a `data-` attribute, which
+    /// a reload wipes: checked before each reload and at the end.
+    async fn assert_no_csp_violations(&self, when: &str) {
+        let violations = self.js("return document.documentElement.dataset.cspViolations || null;").await;
+        assert_eq!(violations, Value::Null, "the page broke its Content-Security-Policy {when}");
+    }
+
     async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap_or_else(|err| panic!("{script}: {err}"))
     }
@@ -305,16 +350,88 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
         .await;
     browser.wait_text("#task-summary", "0 pending · 1 completed").await;
 
-    // Add one through the chat: it appears in the list without a reload.
+    // Under Pending, a completed task leaves the list: the focus moves to the next row's
+    // checkbox (or the add field when none is left), never to the page. While the change is in
+    // flight its checkbox is disabled, so a second click cannot send a second request.
+    for title in ["feed the cat", "call mum"] {
+        browser.fill("#add-title", title).await;
+        browser.click("#add-submit").await;
+        browser.wait_text("#task-list", title).await;
+    }
+    browser.click("[data-filter='pending']").await;
+    browser
+        .wait_for("the pending list", "return document.querySelectorAll('#task-list li.task').length === 2;")
+        .await;
+    let first = browser.js("return document.querySelector('#task-list .task-title').textContent;").await;
+    let first = first.as_str().unwrap().to_owned();
+    let other = if first == "feed the cat" { "call mum" } else { "feed the cat" };
+    browser.client.find(Locator::Css("#task-list li.task .check")).await.unwrap().click().await.unwrap();
+    let focused = browser
+        .wait_for(
+            "the focus to move to the next row",
+            "const rows = document.querySelectorAll('#task-list li.task'); const active = document.activeElement; \
+             return rows.length === 1 && active.matches('.check') && active.closest('li').querySelector('.task-title').textContent;",
+        )
+        .await;
+    assert_eq!(focused, json!(other), "the remaining row's checkbox has the focus");
+    browser.shim_network().await;
+    browser.js("window.__net.hold = 'PATCH /api/tasks/';").await;
+    browser.client.find(Locator::Css("#task-list li.task .check")).await.unwrap().click().await.unwrap();
+    browser.wait_for("the PATCH to be held", "return window.__net.gates.length === 1;").await;
+    let disabled = browser
+        .js("return [...document.querySelectorAll('#task-list li.task input, #task-list li.task button')].every(c => c.disabled);")
+        .await;
+    assert_eq!(disabled, json!(true), "the row's controls are disabled while its change is in flight");
+    browser.release_held().await;
+    browser
+        .wait_for(
+            "the focus to move to the add field",
+            "return document.querySelectorAll('#task-list li.task').length === 0 && document.activeElement.id === 'add-title';",
+        )
+        .await;
+    browser.click("[data-filter='all']").await;
+    browser.wait_text("#task-list", "feed the cat").await;
+
+    // A double click on Delete sends one DELETE, and no error follows the deletion.
+    for title in ["feed the cat", "call mum"] {
+        let script = format!(
+            "const row = [...document.querySelectorAll('#task-list li.task')].find(li => li.querySelector('.task-title')?.textContent === {title:?}); \
+             const button = row.querySelector('.icon-btn.danger'); button.click(); button.click();"
+        );
+        browser.js(&script).await;
+        browser.wait_text("#toasts", &format!("Deleted “{title}”")).await;
+    }
+    let deletes = browser.js("return window.__net.calls.filter(c => c.startsWith('DELETE ')).length;").await;
+    assert_eq!(deletes, json!(2), "one DELETE per double-clicked task");
+    assert_eq!(browser.js("return document.getElementById('task-error').hidden;").await, json!(true));
+    assert_eq!(browser.task_titles().await, ["water the plants"]);
+
+    // Add one through the chat: it appears in the list without a reload. A task being edited
+    // meanwhile keeps what was typed, and the focus stays in the chat box.
     browser.js("window.__sameDocument = true;").await;
+    browser
+        .client
+        .find(Locator::XPath(&format!("{row}//button[@title='Edit']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill("#task-list .edit-title", "water the plants twice").await;
     browser.fill("#chat-input", "add buy oat milk").await;
     browser.click("#chat-send").await;
     browser.wait_text("#task-list", "buy oat milk").await;
     browser.wait_visible("#chat-log .msg.assistant .bubble").await;
     browser.wait_text("#chat-log", "Added").await;
     assert_eq!(browser.js("return window.__sameDocument === true;").await, json!(true), "no page reload");
+    let draft = browser.js("return document.querySelector('#task-list .edit-title')?.value ?? null;").await;
+    assert_eq!(draft, json!("water the plants twice"), "the list reloaded without losing the edit");
+    assert_eq!(browser.js("return document.activeElement.id;").await, json!("chat-input"));
+    browser.click("#task-list .editing .btn-ghost").await;
+    browser.wait_text("#task-list", "water the plants").await;
 
     // Reload: everything is still there, the conversation too.
+    browser.assert_no_csp_violations("in the task and chat steps").await;
     browser.client.refresh().await.unwrap();
     browser.wait_visible("#app-view").await;
     browser.wait_text("#task-list", "water the plants").await;
@@ -341,22 +458,86 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     browser.sign_up_or_in("signin", alice).await;
     browser.wait_text("#task-list", "water the plants").await;
 
-    // A second user sees none of the first one's tasks or conversations.
+    // "New chat" while a reply is pending: the late reply stays out of the new conversation.
+    browser.wait_text("#chat-log", "add buy oat milk").await;
+    browser.shim_network().await;
+    browser.js("window.__net.hold = 'POST /api/chat';").await;
+    browser.fill("#chat-input", "what's still pending?").await;
+    browser.click("#chat-send").await;
+    browser.wait_visible("#chat-log .msg.typing").await;
+    browser.click("#chat-new").await;
+    browser.wait_visible("#chat-log .chat-welcome").await;
+    let remembered =
+        "return Object.keys(localStorage).filter(k => k.startsWith('todo.conversation.')).sort();";
+    assert_eq!(browser.js(remembered).await, json!([]), "a new chat forgets the old conversation");
+    browser.release_held().await;
+    browser.wait_for("the held reply", "return window.__net.settled === 1;").await;
+    browser.wait_visible("#chat-log .chat-welcome").await;
+    assert_eq!(browser.js("return document.querySelectorAll('#chat-log .msg').length;").await, json!(0));
+    assert_eq!(browser.js(remembered).await, json!([]), "the late reply's conversation is not remembered");
+
+    // Sign out while a reply is pending and an Undo toast is up, and sign up as someone else:
+    // none of it reaches the second user, whose chat works at once.
+    browser.js("window.__net.hold = 'POST /api/chat';").await;
+    browser.fill("#chat-input", "what's still pending?").await;
+    browser.click("#chat-send").await;
+    browser.wait_visible("#chat-log .msg.typing").await;
+    browser.fill("#add-title", "a task to delete").await;
+    browser.click("#add-submit").await;
+    browser.wait_text("#task-list", "a task to delete").await;
+    let doomed = format!("{}//button[@title='Delete']", Browser::task_row("a task to delete"));
+    browser.client.find(Locator::XPath(&doomed)).await.unwrap().click().await.unwrap();
+    browser.wait_text("#toasts", "Deleted").await;
     browser.sign_out().await;
+    assert_eq!(browser.js("return document.getElementById('toasts').children.length;").await, json!(0));
     browser.sign_up_or_in("signup", "bob@example.com").await;
     browser.wait_text("#task-empty", "No tasks yet").await;
     assert!(browser.task_titles().await.is_empty(), "bob sees no tasks");
     browser.wait_visible("#chat-log .chat-welcome").await;
+    let bob_remembers = browser.js(remembered).await;
+    browser.release_held().await;
+    browser.wait_for("alice's held reply", "return window.__net.settled === 2;").await;
+    assert_eq!(browser.js("return document.querySelectorAll('#chat-log .msg').length;").await, json!(0));
+    assert_eq!(browser.js(remembered).await, bob_remembers, "alice's conversation is not stored for bob");
     let page = browser.js("return document.body.innerText;").await;
     assert!(!page.as_str().unwrap().contains("water the plants"), "nothing of alice's is on bob's page");
+    browser.fill("#chat-input", "add buy oat milk").await;
+    browser.click("#chat-send").await;
+    browser.wait_text("#chat-log", "Added").await;
+    browser.wait_text("#task-list", "buy oat milk").await;
+    assert_eq!(browser.js("return document.getElementById('chat-error').hidden;").await, json!(true));
+
+    // The model failing is the assistant's problem, not the connection's: the chat says what
+    // the API said, and no offline banner appears.
+    browser
+        .js("window.__net.fake = { call: 'POST /api/chat', status: 502, body: { error: { code: 'llm_unavailable', message: 'The language model is not reachable right now.' } } };")
+        .await;
+    browser.fill("#chat-input", "what's still pending?").await;
+    browser.click("#chat-send").await;
+    browser.wait_text("#chat-error", "The language model is not reachable right now.").await;
+    assert_eq!(browser.js("return document.getElementById('connection-banner').hidden;").await, json!(true));
+    browser.js("window.__net.fake = null;").await;
+
+    // Signing out in another tab signs this one out too.
+    let first_tab = browser.client.window().await.unwrap();
+    let second_tab = browser.client.new_window(true).await.unwrap().handle;
+    browser.client.switch_to_window(second_tab).await.unwrap();
+    browser.client.goto(&up.url).await.unwrap();
+    browser.wait_text("#user-email", "bob@example.com").await;
+    browser.sign_out().await;
+    browser.assert_no_csp_violations("in the second tab").await;
+    browser.client.close_window().await.unwrap();
+    browser.client.switch_to_window(first_tab).await.unwrap();
+    browser.wait_text("#auth-notice", "You signed out in another tab.").await;
+    browser.sign_up_or_in("signin", "bob@example.com").await;
 
     // A token the API no longer accepts: back to sign-in, with the reason.
     browser.js("localStorage.setItem('todo.session', JSON.stringify({token: 'expired', user: {email: 'bob@example.com'}}));").await;
+    browser.assert_no_csp_violations("in the sign-out, second user and chat steps").await;
     browser.client.refresh().await.unwrap();
     browser.wait_text("#auth-notice", "Your session has expired").await;
 
-    let violations = browser.js("return document.documentElement.dataset.cspViolations || null;").await;
-    assert_eq!(violations, Value::Null, "the page never broke its Content-Security-Policy");
+    browser.assert_no_csp_violations("after the session expired").await;
     browser.client.close().await.unwrap();
 
     // The stack stops cleanly, as on Ctrl-C.
