@@ -330,9 +330,10 @@ export function createTasks() {
     try {
       await api.updateTask(task.id, { completed });
       if (generation !== state.generation) return;
-      setBusy(task.id, false);
       highlight.add(task.id);
+      // Busy until the list shows the change: the old row must not take another click.
       await load();
+      setBusy(task.id, false);
       // Under Pending (or Completed) the row has just left the list: keep the focus nearby
       // rather than let it fall to the page.
       if (focusLost() && ![task.id, ...neighbours].some((id) => focusRow(id, ".check"))) el.addTitle.focus();
@@ -353,8 +354,9 @@ export function createTasks() {
     try {
       await api.deleteTask(task.id);
       if (generation !== state.generation) return;
-      setBusy(task.id, false);
+      // Busy until the row is gone: a click on it in between would DELETE again (a 404).
       await load();
+      setBusy(task.id, false);
       toast(`Deleted “${task.title}”`, {
         action: { label: "Undo", run: () => restore(task) },
         timeout: 7000,
