@@ -69,6 +69,7 @@ export async function request(method, path, { body, auth = true, signal } = {}) 
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const current = session.get();
   if (auth && current) headers.Authorization = `Bearer ${current.token}`;
+  const sentToken = auth ? (current?.token ?? null) : null;
 
   let response;
   try {
@@ -101,7 +102,10 @@ export async function request(method, path, { body, auth = true, signal } = {}) 
   );
   if (apiError.unreachable) emit("connectivity", false);
   else emit("connectivity", true);
-  if (response.status === 401 && auth) emit("unauthorized", apiError);
+  // A 401 for a token that is no longer the stored one (a request from before a sign-in, here
+  // or in another tab) says nothing about the current session.
+  const stored = session.get()?.token ?? null;
+  if (response.status === 401 && auth && (stored === null || stored === sentToken)) emit("unauthorized", apiError);
   throw apiError;
 }
 
