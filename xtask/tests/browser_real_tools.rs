@@ -403,7 +403,8 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     }
     let deletes = browser.js("return window.__net.calls.filter(c => c.startsWith('DELETE ')).length;").await;
     assert_eq!(deletes, json!(2), "one DELETE per double-clicked task");
-    assert_eq!(browser.js("return document.getElementById('task-error').hidden;").await, json!(true));
+    let error_hidden = browser.js("return document.getElementById('task-error').hidden;").await;
+    assert_eq!(error_hidden, json!(true), "no error after a successful delete");
     assert_eq!(browser.task_titles().await, ["water the plants"]);
 
     // Add one through the chat: it appears in the list without a reload. A task being edited
@@ -473,7 +474,8 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     browser.release_held().await;
     browser.wait_for("the held reply", "return window.__net.settled === 1;").await;
     browser.wait_visible("#chat-log .chat-welcome").await;
-    assert_eq!(browser.js("return document.querySelectorAll('#chat-log .msg').length;").await, json!(0));
+    let messages = browser.js("return document.querySelectorAll('#chat-log .msg').length;").await;
+    assert_eq!(messages, json!(0), "the late reply stays out of the new chat");
     assert_eq!(browser.js(remembered).await, json!([]), "the late reply's conversation is not remembered");
 
     // Sign out while a reply is pending and an Undo toast is up, and sign up as someone else:
@@ -489,7 +491,8 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     browser.client.find(Locator::XPath(&doomed)).await.unwrap().click().await.unwrap();
     browser.wait_text("#toasts", "Deleted").await;
     browser.sign_out().await;
-    assert_eq!(browser.js("return document.getElementById('toasts').children.length;").await, json!(0));
+    let toasts = browser.js("return document.getElementById('toasts').children.length;").await;
+    assert_eq!(toasts, json!(0), "no toast survives sign-out");
     browser.sign_up_or_in("signup", "bob@example.com").await;
     browser.wait_text("#task-empty", "No tasks yet").await;
     assert!(browser.task_titles().await.is_empty(), "bob sees no tasks");
@@ -497,7 +500,8 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     let bob_remembers = browser.js(remembered).await;
     browser.release_held().await;
     browser.wait_for("alice's held reply", "return window.__net.settled === 2;").await;
-    assert_eq!(browser.js("return document.querySelectorAll('#chat-log .msg').length;").await, json!(0));
+    let messages = browser.js("return document.querySelectorAll('#chat-log .msg').length;").await;
+    assert_eq!(messages, json!(0), "alice's late reply stays out of bob's chat");
     assert_eq!(browser.js(remembered).await, bob_remembers, "alice's conversation is not stored for bob");
     let page = browser.js("return document.body.innerText;").await;
     assert!(!page.as_str().unwrap().contains("water the plants"), "nothing of alice's is on bob's page");
@@ -515,7 +519,8 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     browser.fill("#chat-input", "what's still pending?").await;
     browser.click("#chat-send").await;
     browser.wait_text("#chat-error", "The language model is not reachable right now.").await;
-    assert_eq!(browser.js("return document.getElementById('connection-banner').hidden;").await, json!(true));
+    let banner_hidden = browser.js("return document.getElementById('connection-banner').hidden;").await;
+    assert_eq!(banner_hidden, json!(true), "a model failure is not an offline server");
     browser.js("window.__net.fake = null;").await;
 
     // Signing out in another tab signs this one out too.
