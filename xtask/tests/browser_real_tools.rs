@@ -9,9 +9,13 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -286,6 +290,61 @@ impl Browser {
     }
 }
 
+/// A rolling update as the browser meets it: in front of `upstream` (todo-web), while `old_pod`
+/// is set, one module (`js/tasks.js`) gets the 404 an old pod answers for an asset version it
+/// does not have; everything else passes through. One request per connection, GETs only: all a
+/// page load needs.
+struct RollingUpdate {
+    url: String,
+    old_pod: Arc<AtomicBool>,
+}
+
+impl RollingUpdate {
+    fn start(upstream: &str) -> RollingUpdate {
+        let upstream = upstream.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let old_pod = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&old_pod);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (upstream, flag) = (upstream.clone(), Arc::clone(&flag));
+                std::thread::spawn(move || RollingUpdate::forward(client, &upstream, &flag));
+            }
+        });
+        RollingUpdate { url, old_pod }
+    }
+
+    fn forward(mut client: TcpStream, upstream: &str, old_pod: &AtomicBool) -> std::io::Result<()> {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte)? == 0 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let path = head.split_whitespace().nth(1).unwrap_or_default();
+        if old_pod.load(Ordering::SeqCst) && path.starts_with("/assets/") && path.ends_with("/js/tasks.js") {
+            return client.write_all(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 10\r\nconnection: close\r\n\r\nNot found\n",
+            );
+        }
+        // The server closes after answering, which ends the copy below.
+        let mut request: String = head
+            .lines()
+            .filter(|line| !line.is_empty() && !line.to_ascii_lowercase().starts_with("connection:"))
+            .map(|line| format!("{line}\r\n"))
+            .collect();
+        request.push_str("connection: close\r\n\r\n");
+        let mut server = TcpStream::connect(upstream)?;
+        server.write_all(request.as_bytes())?;
+        std::io::copy(&mut server, &mut client)?;
+        Ok(())
+    }
+}
+
 fn truthy(value: &Value) -> bool {
     match value {
         Value::Null => false,
@@ -543,6 +602,19 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     browser.wait_text("#auth-notice", "Your session has expired").await;
 
     browser.assert_no_csp_violations("after the session expired").await;
+
+    // A rolling update sends one of the page's modules to an old pod, which 404s this asset
+    // version: instead of the splash forever, a message and a Reload button, which works once
+    // the update is over.
+    let rolling = RollingUpdate::start(&up.url);
+    browser.client.goto(&rolling.url).await.unwrap();
+    browser.wait_text("#boot", "The app couldn't load").await;
+    browser.wait_visible("#boot-reload").await;
+    browser.screenshot("boot-failed").await;
+    rolling.old_pod.store(false, Ordering::SeqCst);
+    browser.click("#boot-reload").await;
+    browser.wait_visible("#auth-form").await;
+    browser.assert_no_csp_violations("after reloading a failed boot").await;
     browser.client.close().await.unwrap();
 
     // The stack stops cleanly, as on Ctrl-C.
