@@ -9,9 +9,13 @@
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -22,6 +26,34 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(45);
 const DESKTOP: (u32, u32) = (1280, 800);
 const PHONE: (u32, u32) = (390, 844);
 const PASSWORD: &str = "correct horse battery staple";
+
+/// Wraps the page's `fetch` (until the next reload) so a step can count requests, hold some
+/// back until it releases them, or answer some with a canned response. A held request goes out
+/// only on release, without the page's abort signal: the page itself must drop an answer that
+/// arrives after the user moved on. `settled` counts held requests whose answer has been read.
+const NETWORK_SHIM: &str = r#"
+if (!window.__net) {
+  const real = window.fetch.bind(window);
+  const net = { calls: [], hold: null, gates: [], settled: 0, fake: null };
+  window.__net = net;
+  window.fetch = async (url, init = {}) => {
+    const call = `${init.method || "GET"} ${url}`;
+    net.calls.push(call);
+    if (net.fake && call.startsWith(net.fake.call)) {
+      const headers = { "Content-Type": "application/json" };
+      return new Response(JSON.stringify(net.fake.body), { status: net.fake.status, headers });
+    }
+    if (net.hold && call.startsWith(net.hold)) {
+      await new Promise((resolve) => net.gates.push(resolve));
+      const response = await real(url, { ...init, signal: undefined });
+      const body = await response.text();
+      net.settled += 1;
+      return new Response(body, { status: response.status, headers: response.headers });
+    }
+    return real(url, init);
+  };
+}
+"#;
 
 struct Tools {
     chromium: PathBuf,
@@ -175,6 +207,23 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Installs [`NETWORK_SHIM`] in the current page.
+    async fn shim_network(&self) {
+        self.js(NETWORK_SHIM).await;
+    }
+
+    /// Sends the requests the shim holds back, and stops holding.
+    async fn release_held(&self) {
+        self.js("window.__net.hold = null; for (const go of window.__net.gates.splice(0)) go();").await;
+    }
+
+    /// The page counts violations of its Content-Security-Policy in a `data-` attribute, which
+    /// a reload wipes: checked before each reload and at the end.
+    async fn assert_no_csp_violations(&self, when: &str) {
+        let violations = self.js("return document.documentElement.dataset.cspViolations || null;").await;
+        assert_eq!(violations, Value::Null, "the page broke its Content-Security-Policy {when}");
+    }
+
     async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap_or_else(|err| panic!("{script}: {err}"))
     }
@@ -238,6 +287,61 @@ impl Browser {
             }
             Err(err) => format!("(no screenshot: {err})"),
         }
+    }
+}
+
+/// A rolling update as the browser meets it: in front of `upstream` (todo-web), while `old_pod`
+/// is set, one module (`js/tasks.js`) gets the 404 an old pod answers for an asset version it
+/// does not have; everything else passes through. One request per connection, GETs only: all a
+/// page load needs.
+struct RollingUpdate {
+    url: String,
+    old_pod: Arc<AtomicBool>,
+}
+
+impl RollingUpdate {
+    fn start(upstream: &str) -> RollingUpdate {
+        let upstream = upstream.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let old_pod = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&old_pod);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (upstream, flag) = (upstream.clone(), Arc::clone(&flag));
+                std::thread::spawn(move || RollingUpdate::forward(client, &upstream, &flag));
+            }
+        });
+        RollingUpdate { url, old_pod }
+    }
+
+    fn forward(mut client: TcpStream, upstream: &str, old_pod: &AtomicBool) -> std::io::Result<()> {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte)? == 0 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let path = head.split_whitespace().nth(1).unwrap_or_default();
+        if old_pod.load(Ordering::SeqCst) && path.starts_with("/assets/") && path.ends_with("/js/tasks.js") {
+            return client.write_all(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 10\r\nconnection: close\r\n\r\nNot found\n",
+            );
+        }
+        // The server closes after answering, which ends the copy below.
+        let mut request: String = head
+            .lines()
+            .filter(|line| !line.is_empty() && !line.to_ascii_lowercase().starts_with("connection:"))
+            .map(|line| format!("{line}\r\n"))
+            .collect();
+        request.push_str("connection: close\r\n\r\n");
+        let mut server = TcpStream::connect(upstream)?;
+        server.write_all(request.as_bytes())?;
+        std::io::copy(&mut server, &mut client)?;
+        Ok(())
     }
 }
 
@@ -305,16 +409,89 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
         .await;
     browser.wait_text("#task-summary", "0 pending · 1 completed").await;
 
-    // Add one through the chat: it appears in the list without a reload.
+    // Under Pending, a completed task leaves the list: the focus moves to the next row's
+    // checkbox (or the add field when none is left), never to the page. While the change is in
+    // flight its checkbox is disabled, so a second click cannot send a second request.
+    for title in ["feed the cat", "call mum"] {
+        browser.fill("#add-title", title).await;
+        browser.click("#add-submit").await;
+        browser.wait_text("#task-list", title).await;
+    }
+    browser.click("[data-filter='pending']").await;
+    browser
+        .wait_for("the pending list", "return document.querySelectorAll('#task-list li.task').length === 2;")
+        .await;
+    let first = browser.js("return document.querySelector('#task-list .task-title').textContent;").await;
+    let first = first.as_str().unwrap().to_owned();
+    let other = if first == "feed the cat" { "call mum" } else { "feed the cat" };
+    browser.client.find(Locator::Css("#task-list li.task .check")).await.unwrap().click().await.unwrap();
+    let focused = browser
+        .wait_for(
+            "the focus to move to the next row",
+            "const rows = document.querySelectorAll('#task-list li.task'); const active = document.activeElement; \
+             return rows.length === 1 && active.matches('.check') && active.closest('li').querySelector('.task-title').textContent;",
+        )
+        .await;
+    assert_eq!(focused, json!(other), "the remaining row's checkbox has the focus");
+    browser.shim_network().await;
+    browser.js("window.__net.hold = 'PATCH /api/tasks/';").await;
+    browser.client.find(Locator::Css("#task-list li.task .check")).await.unwrap().click().await.unwrap();
+    browser.wait_for("the PATCH to be held", "return window.__net.gates.length === 1;").await;
+    let disabled = browser
+        .js("return [...document.querySelectorAll('#task-list li.task input, #task-list li.task button')].every(c => c.disabled);")
+        .await;
+    assert_eq!(disabled, json!(true), "the row's controls are disabled while its change is in flight");
+    browser.release_held().await;
+    browser
+        .wait_for(
+            "the focus to move to the add field",
+            "return document.querySelectorAll('#task-list li.task').length === 0 && document.activeElement.id === 'add-title';",
+        )
+        .await;
+    browser.click("[data-filter='all']").await;
+    browser.wait_text("#task-list", "feed the cat").await;
+
+    // A double click on Delete sends one DELETE, and no error follows the deletion.
+    for title in ["feed the cat", "call mum"] {
+        let script = format!(
+            "const row = [...document.querySelectorAll('#task-list li.task')].find(li => li.querySelector('.task-title')?.textContent === {title:?}); \
+             const button = row.querySelector('.icon-btn.danger'); button.click(); button.click();"
+        );
+        browser.js(&script).await;
+        browser.wait_text("#toasts", &format!("Deleted “{title}”")).await;
+    }
+    let deletes = browser.js("return window.__net.calls.filter(c => c.startsWith('DELETE ')).length;").await;
+    assert_eq!(deletes, json!(2), "one DELETE per double-clicked task");
+    let error_hidden = browser.js("return document.getElementById('task-error').hidden;").await;
+    assert_eq!(error_hidden, json!(true), "no error after a successful delete");
+    assert_eq!(browser.task_titles().await, ["water the plants"]);
+
+    // Add one through the chat: it appears in the list without a reload. A task being edited
+    // meanwhile keeps what was typed, and the focus stays in the chat box.
     browser.js("window.__sameDocument = true;").await;
+    browser
+        .client
+        .find(Locator::XPath(&format!("{row}//button[@title='Edit']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.fill("#task-list .edit-title", "water the plants twice").await;
     browser.fill("#chat-input", "add buy oat milk").await;
     browser.click("#chat-send").await;
     browser.wait_text("#task-list", "buy oat milk").await;
     browser.wait_visible("#chat-log .msg.assistant .bubble").await;
     browser.wait_text("#chat-log", "Added").await;
     assert_eq!(browser.js("return window.__sameDocument === true;").await, json!(true), "no page reload");
+    let draft = browser.js("return document.querySelector('#task-list .edit-title')?.value ?? null;").await;
+    assert_eq!(draft, json!("water the plants twice"), "the list reloaded without losing the edit");
+    assert_eq!(browser.js("return document.activeElement.id;").await, json!("chat-input"));
+    browser.click("#task-list .editing .btn-ghost").await;
+    browser.wait_text("#task-list", "water the plants").await;
 
     // Reload: everything is still there, the conversation too.
+    browser.assert_no_csp_violations("in the task and chat steps").await;
     browser.client.refresh().await.unwrap();
     browser.wait_visible("#app-view").await;
     browser.wait_text("#task-list", "water the plants").await;
@@ -341,22 +518,103 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     browser.sign_up_or_in("signin", alice).await;
     browser.wait_text("#task-list", "water the plants").await;
 
-    // A second user sees none of the first one's tasks or conversations.
+    // "New chat" while a reply is pending: the late reply stays out of the new conversation.
+    browser.wait_text("#chat-log", "add buy oat milk").await;
+    browser.shim_network().await;
+    browser.js("window.__net.hold = 'POST /api/chat';").await;
+    browser.fill("#chat-input", "what's still pending?").await;
+    browser.click("#chat-send").await;
+    browser.wait_visible("#chat-log .msg.typing").await;
+    browser.click("#chat-new").await;
+    browser.wait_visible("#chat-log .chat-welcome").await;
+    let remembered =
+        "return Object.keys(localStorage).filter(k => k.startsWith('todo.conversation.')).sort();";
+    assert_eq!(browser.js(remembered).await, json!([]), "a new chat forgets the old conversation");
+    browser.release_held().await;
+    browser.wait_for("the held reply", "return window.__net.settled === 1;").await;
+    browser.wait_visible("#chat-log .chat-welcome").await;
+    let messages = browser.js("return document.querySelectorAll('#chat-log .msg').length;").await;
+    assert_eq!(messages, json!(0), "the late reply stays out of the new chat");
+    assert_eq!(browser.js(remembered).await, json!([]), "the late reply's conversation is not remembered");
+
+    // Sign out while a reply is pending and an Undo toast is up, and sign up as someone else:
+    // none of it reaches the second user, whose chat works at once.
+    browser.js("window.__net.hold = 'POST /api/chat';").await;
+    browser.fill("#chat-input", "what's still pending?").await;
+    browser.click("#chat-send").await;
+    browser.wait_visible("#chat-log .msg.typing").await;
+    browser.fill("#add-title", "a task to delete").await;
+    browser.click("#add-submit").await;
+    browser.wait_text("#task-list", "a task to delete").await;
+    let doomed = format!("{}//button[@title='Delete']", Browser::task_row("a task to delete"));
+    browser.client.find(Locator::XPath(&doomed)).await.unwrap().click().await.unwrap();
+    browser.wait_text("#toasts", "Deleted").await;
     browser.sign_out().await;
+    let toasts = browser.js("return document.getElementById('toasts').children.length;").await;
+    assert_eq!(toasts, json!(0), "no toast survives sign-out");
     browser.sign_up_or_in("signup", "bob@example.com").await;
     browser.wait_text("#task-empty", "No tasks yet").await;
     assert!(browser.task_titles().await.is_empty(), "bob sees no tasks");
     browser.wait_visible("#chat-log .chat-welcome").await;
+    let bob_remembers = browser.js(remembered).await;
+    browser.release_held().await;
+    browser.wait_for("alice's held reply", "return window.__net.settled === 2;").await;
+    let messages = browser.js("return document.querySelectorAll('#chat-log .msg').length;").await;
+    assert_eq!(messages, json!(0), "alice's late reply stays out of bob's chat");
+    assert_eq!(browser.js(remembered).await, bob_remembers, "alice's conversation is not stored for bob");
     let page = browser.js("return document.body.innerText;").await;
     assert!(!page.as_str().unwrap().contains("water the plants"), "nothing of alice's is on bob's page");
+    browser.fill("#chat-input", "add buy oat milk").await;
+    browser.click("#chat-send").await;
+    browser.wait_text("#chat-log", "Added").await;
+    browser.wait_text("#task-list", "buy oat milk").await;
+    assert_eq!(browser.js("return document.getElementById('chat-error').hidden;").await, json!(true));
+
+    // The model failing is the assistant's problem, not the connection's: the chat says what
+    // the API said, and no offline banner appears.
+    browser
+        .js("window.__net.fake = { call: 'POST /api/chat', status: 502, body: { error: { code: 'llm_unavailable', message: 'The language model is not reachable right now.' } } };")
+        .await;
+    browser.fill("#chat-input", "what's still pending?").await;
+    browser.click("#chat-send").await;
+    browser.wait_text("#chat-error", "The language model is not reachable right now.").await;
+    let banner_hidden = browser.js("return document.getElementById('connection-banner').hidden;").await;
+    assert_eq!(banner_hidden, json!(true), "a model failure is not an offline server");
+    browser.js("window.__net.fake = null;").await;
+
+    // Signing out in another tab signs this one out too.
+    let first_tab = browser.client.window().await.unwrap();
+    let second_tab = browser.client.new_window(true).await.unwrap().handle;
+    browser.client.switch_to_window(second_tab).await.unwrap();
+    browser.client.goto(&up.url).await.unwrap();
+    browser.wait_text("#user-email", "bob@example.com").await;
+    browser.sign_out().await;
+    browser.assert_no_csp_violations("in the second tab").await;
+    browser.client.close_window().await.unwrap();
+    browser.client.switch_to_window(first_tab).await.unwrap();
+    browser.wait_text("#auth-notice", "You signed out in another tab.").await;
+    browser.sign_up_or_in("signin", "bob@example.com").await;
 
     // A token the API no longer accepts: back to sign-in, with the reason.
     browser.js("localStorage.setItem('todo.session', JSON.stringify({token: 'expired', user: {email: 'bob@example.com'}}));").await;
+    browser.assert_no_csp_violations("in the sign-out, second user and chat steps").await;
     browser.client.refresh().await.unwrap();
     browser.wait_text("#auth-notice", "Your session has expired").await;
 
-    let violations = browser.js("return document.documentElement.dataset.cspViolations || null;").await;
-    assert_eq!(violations, Value::Null, "the page never broke its Content-Security-Policy");
+    browser.assert_no_csp_violations("after the session expired").await;
+
+    // A rolling update sends one of the page's modules to an old pod, which 404s this asset
+    // version: instead of the splash forever, a message and a Reload button, which works once
+    // the update is over.
+    let rolling = RollingUpdate::start(&up.url);
+    browser.client.goto(&rolling.url).await.unwrap();
+    browser.wait_text("#boot", "The app couldn't load").await;
+    browser.wait_visible("#boot-reload").await;
+    browser.screenshot("boot-failed").await;
+    rolling.old_pod.store(false, Ordering::SeqCst);
+    browser.click("#boot-reload").await;
+    browser.wait_visible("#auth-form").await;
+    browser.assert_no_csp_violations("after reloading a failed boot").await;
     browser.client.close().await.unwrap();
 
     // The stack stops cleanly, as on Ctrl-C.

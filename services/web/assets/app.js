@@ -1,7 +1,7 @@
 // Boot: decide between the sign-in screen and the app, wire sign up / sign in / sign out, the
 // phone-sized view switch, the connection banner, and keyboard shortcuts.
 
-import { api, ApiError, on, session } from "./js/api.js";
+import { api, ApiError, on, SESSION_KEY, session } from "./js/api.js";
 import { createChat } from "./js/chat.js";
 import { h, show, toast } from "./js/dom.js";
 import { createTasks } from "./js/tasks.js";
@@ -32,7 +32,11 @@ function showAuth(notice = "") {
   document.title = "Sign in · Todo";
 }
 
+// The user whose data the app view shows (null while it shows sign-in).
+let shownUser = null;
+
 function showApp(user) {
+  shownUser = user ?? {};
   show($("boot"), false);
   show($("auth-view"), false);
   show($("app-view"), true);
@@ -98,7 +102,6 @@ $("auth-form").addEventListener("submit", async (event) => {
   try {
     const result = authMode === "signup" ? await api.signUp(email, password) : await api.signIn(email, password);
     session.set(result.token, result.user);
-    unauthorizedShown = false;
     showApp(result.user);
     toast(authMode === "signup" ? "Welcome! Your account is ready." : `Signed in as ${result.user.email}`);
   } catch (err) {
@@ -124,25 +127,55 @@ $("auth-form").addEventListener("submit", async (event) => {
   }
 });
 
-$("sign-out").addEventListener("click", () => {
-  session.clear();
+// Forgets everything the signed-in user had on screen, including toasts: they name tasks, and
+// an Undo clicked later would act with whoever is signed in by then.
+function endSession() {
+  shownUser = null;
   chat.reset();
   tasks.reset();
+  $("toasts").replaceChildren();
+}
+
+$("sign-out").addEventListener("click", () => {
+  session.clear();
+  endSession();
   showAuth("You've signed out.");
 });
 
-// A 401 on any call means the token expired or was revoked: back to sign-in, once.
-let unauthorizedShown = false;
+// A 401 on any call means the token expired or was revoked: back to sign-in, once. Whether the
+// app is showing decides, not whether a session is stored: another tab may have removed it.
 on("unauthorized", () => {
-  if (unauthorizedShown || !session.get()) return;
-  unauthorizedShown = true;
-  const email = session.get()?.user?.email ?? "";
+  if ($("app-view").hidden) return;
+  const email = session.get()?.user?.email ?? shownUser?.email ?? "";
   session.clear();
-  chat.reset();
-  tasks.reset();
+  endSession();
   $("auth-email").value = email;
   showAuth("Your session has expired. Please sign in again.");
 });
+
+// Another tab signed out, or signed in (maybe as someone else): follow it rather than keep
+// showing data every action on which would fail or go to another account. (`storage` fires
+// only in the other tabs; a null key means all of localStorage was cleared.)
+window.addEventListener("storage", (event) => {
+  if (event.key !== SESSION_KEY && event.key !== null) return;
+  const current = session.get();
+  if (!current) {
+    if ($("app-view").hidden) return;
+    endSession();
+    showAuth("You signed out in another tab.");
+    return;
+  }
+  const same = shownUser && sameUser(shownUser, current.user);
+  if (same) return; // a new token for the same user: requests already read it from storage
+  if (shownUser) endSession();
+  showApp(current.user);
+  toast(`Signed in as ${current.user?.email ?? "another account"} in another tab`);
+});
+
+function sameUser(a, b) {
+  if (a?.id != null && b?.id != null) return String(a.id) === String(b.id);
+  return Boolean(a?.email) && a.email === b?.email;
+}
 
 // ---- Connection banner ---------------------------------------------------------------------
 
@@ -170,7 +203,7 @@ async function checkConnection() {
     show($("connection-banner"), false);
     clearInterval(probe);
     probe = null;
-    if (session.get()) tasks.load();
+    if (!$("app-view").hidden) tasks.load();
     toast("Back online");
   } catch {
     // still down; the banner stays

@@ -179,6 +179,26 @@ mod tests {
     }
 
     #[test]
+    fn a_classic_script_that_reports_a_failed_boot_loads_before_the_modules() {
+        // During a rolling update the modules may 404 (an old pod lacks this version): boot.js
+        // must already be listening then, and cannot be a module itself.
+        let assets = Assets::load().unwrap();
+        let page = std::str::from_utf8(&assets.page().body).unwrap();
+        let prefix = format!("/assets/{}", assets.version);
+        let boot = format!("<script src=\"{prefix}/boot.js\"></script>");
+        let app = format!("<script type=\"module\" src=\"{prefix}/app.js\"></script>");
+        let (Some(boot_at), Some(app_at)) = (page.find(&boot), page.find(&app)) else {
+            panic!("the page loads {boot} and {app}: {page}");
+        };
+        assert!(boot_at < app_at, "boot.js comes before the modules");
+        let script = std::str::from_utf8(&assets.get(&assets.version, "boot.js").unwrap().body).unwrap();
+        assert!(
+            !script.contains("import ") && !script.contains("innerHTML"),
+            "a classic script, no HTML strings"
+        );
+    }
+
+    #[test]
     fn versions_are_stable_and_other_versions_are_not_served() {
         let (a, b) = (Assets::load().unwrap(), Assets::load().unwrap());
         assert_eq!(a.version, b.version);

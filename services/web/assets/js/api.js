@@ -2,19 +2,29 @@
 // ApiError with the API's stable error code, and tells the app when the session has expired or
 // the server cannot be reached, so each screen only handles what is specific to it.
 
-const SESSION_KEY = "todo.session";
+export const SESSION_KEY = "todo.session";
+
+// What todo-web's proxy answers when it cannot reach todo-api: JSON like the API's own errors,
+// but they do mean the API is unreachable.
+const PROXY_UNREACHABLE = new Set(["upstream_unavailable", "upstream_timeout"]);
 
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter = null) {
+  constructor(status, code, message, { retryAfter = null, explained = false } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status; // 0: no answer at all (network down, server stopped)
     this.code = code;
     this.retryAfter = retryAfter;
+    this.explained = explained; // the answer carried an API error body (`{ error: { code } }`)
   }
 
+  // Only a missing answer, or a gateway's bare 502/503/504, means the server is out of reach.
+  // The API also answers 502/503 for its own upstream failures (llm_unavailable, llm_rejected,
+  // timeout): the server is up, and the screen that asked shows the API's message instead.
   get unreachable() {
-    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+    if (this.status === 0) return true;
+    if (this.status !== 502 && this.status !== 503 && this.status !== 504) return false;
+    return !this.explained || PROXY_UNREACHABLE.has(this.code);
   }
 }
 
@@ -59,6 +69,7 @@ export async function request(method, path, { body, auth = true, signal } = {}) 
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const current = session.get();
   if (auth && current) headers.Authorization = `Bearer ${current.token}`;
+  const sentToken = auth ? (current?.token ?? null) : null;
 
   let response;
   try {
@@ -87,11 +98,14 @@ export async function request(method, path, { body, auth = true, signal } = {}) 
     response.status,
     error.code || `http_${response.status}`,
     error.message || MESSAGES[response.status] || `Something went wrong (HTTP ${response.status}).`,
-    retryAfter,
+    { retryAfter, explained: typeof error.code === "string" },
   );
   if (apiError.unreachable) emit("connectivity", false);
   else emit("connectivity", true);
-  if (response.status === 401 && auth) emit("unauthorized", apiError);
+  // A 401 for a token that is no longer the stored one (a request from before a sign-in, here
+  // or in another tab) says nothing about the current session.
+  const stored = session.get()?.token ?? null;
+  if (response.status === 401 && auth && (stored === null || stored === sentToken)) emit("unauthorized", apiError);
   throw apiError;
 }
 
@@ -119,11 +133,12 @@ export const api = {
     request("POST", "/api/tasks", { body: description ? { title, description } : { title } }),
   updateTask: (id, changes) => request("PATCH", `/api/tasks/${encodeURIComponent(id)}`, { body: changes }),
   deleteTask: (id) => request("DELETE", `/api/tasks/${encodeURIComponent(id)}`),
-  conversations: () => request("GET", "/api/conversations?limit=20"),
-  messages: (conversationId) =>
-    request("GET", `/api/conversations/${encodeURIComponent(conversationId)}/messages`),
-  chat: (message, conversationId) =>
+  conversations: (signal) => request("GET", "/api/conversations?limit=20", { signal }),
+  messages: (conversationId, signal) =>
+    request("GET", `/api/conversations/${encodeURIComponent(conversationId)}/messages`, { signal }),
+  chat: (message, conversationId, signal) =>
     request("POST", "/api/chat", {
       body: conversationId == null ? { message } : { conversation_id: conversationId, message },
+      signal,
     }),
 };

@@ -18,26 +18,44 @@ export function createChat({ onTasksChanged }) {
     fresh: document.getElementById("chat-new"),
   };
   el.send.append(icon("send"));
-  const state = { conversationId: null, busy: false, userKey: null };
+  // `generation` counts conversations shown in this panel (a sign-in, a sign-out, "New chat"):
+  // a request started under an earlier one is aborted, and if its answer still arrives it is
+  // dropped, so a reply never lands in another user's (or a newer) conversation.
+  const state = { conversationId: null, busy: false, userKey: null, generation: 0, controller: null };
 
   const storageKey = () => `todo.conversation.${state.userKey}`;
 
+  // Ends whatever the panel was waiting for and starts a new generation; returns its signal.
+  function restart() {
+    state.generation += 1;
+    state.controller?.abort();
+    state.controller = new AbortController();
+    state.busy = false;
+    el.send.disabled = false;
+    return state.controller.signal;
+  }
+
   async function open(user) {
+    const signal = restart();
+    const generation = state.generation;
     state.userKey = user?.id ?? user?.email ?? "anonymous";
     state.conversationId = null;
     el.log.replaceChildren(h("p", { class: "chat-loading", text: "Loading your conversation…" }));
     show(el.error, false);
     try {
-      const page = await api.conversations();
+      const page = await api.conversations(signal);
+      if (generation !== state.generation) return;
       const items = Array.isArray(page?.items) ? page.items : [];
       const remembered = localStorage.getItem(storageKey());
       const latest = [...items].sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at)))[0];
       const chosen = items.find((c) => String(c.id) === remembered) ?? latest;
       if (!chosen) return welcome();
       state.conversationId = chosen.id;
-      const history = await api.messages(chosen.id);
+      const history = await api.messages(chosen.id, signal);
+      if (generation !== state.generation) return;
       renderHistory(Array.isArray(history?.items) ? history.items : []);
     } catch (err) {
+      if (err.name === "AbortError" || generation !== state.generation) return;
       if (err instanceof ApiError && err.status === 401) return;
       welcome();
       if (!(err instanceof ApiError && (err.status === 404 || err.status === 405))) {
@@ -94,6 +112,8 @@ export function createChat({ onTasksChanged }) {
   async function send(text) {
     const message = text.trim();
     if (!message || state.busy) return;
+    const generation = state.generation;
+    const signal = state.controller?.signal;
     state.busy = true;
     el.send.disabled = true;
     show(el.error, false);
@@ -110,7 +130,8 @@ export function createChat({ onTasksChanged }) {
     autosize();
     scrollToEnd();
     try {
-      const reply = await api.chat(message, state.conversationId);
+      const reply = await api.chat(message, state.conversationId, signal);
+      if (generation !== state.generation) return;
       typing.remove();
       if (reply?.conversation_id != null) {
         state.conversationId = reply.conversation_id;
@@ -122,6 +143,7 @@ export function createChat({ onTasksChanged }) {
       const changed = actions.filter((action) => MUTATING.has(action.tool));
       if (changed.length) await onTasksChanged(changed.map(taskIdOf).filter((id) => id != null));
     } catch (err) {
+      if (err.name === "AbortError" || generation !== state.generation) return;
       typing.remove();
       mine.classList.add("failed");
       if (err instanceof ApiError && err.status === 401) return;
@@ -135,9 +157,12 @@ export function createChat({ onTasksChanged }) {
       }
       showError(text, () => send(el.input.value));
     } finally {
-      state.busy = false;
-      el.send.disabled = false;
-      el.input.focus();
+      // A newer generation has reset these already, and the user may be elsewhere by now.
+      if (generation === state.generation) {
+        state.busy = false;
+        el.send.disabled = false;
+        el.input.focus();
+      }
     }
   }
 
@@ -196,6 +221,7 @@ export function createChat({ onTasksChanged }) {
   });
   el.input.addEventListener("input", autosize);
   el.fresh.addEventListener("click", () => {
+    restart();
     state.conversationId = null;
     localStorage.removeItem(storageKey());
     show(el.error, false);
@@ -207,6 +233,7 @@ export function createChat({ onTasksChanged }) {
   return {
     open,
     reset() {
+      restart();
       state.conversationId = null;
       state.userKey = null;
       el.log.replaceChildren();

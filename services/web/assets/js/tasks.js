@@ -20,7 +20,21 @@ export function createTasks() {
     more: document.getElementById("load-more"),
     filters: [...document.querySelectorAll("[data-filter]")],
   };
-  const state = { filter: "all", q: "", items: [], total: 0, editing: null, loaded: false };
+  // `draft`: what the user has typed in the edit form of task `editing`, so a reload of the list
+  // (the assistant acted, the connection came back) rebuilds the form without losing it.
+  // `busy`: ids of tasks with a change in flight, whose controls stay disabled until it settles.
+  // `generation` changes on reset (sign-out): answers to older requests must not toast or focus.
+  const state = {
+    filter: "all",
+    q: "",
+    items: [],
+    total: 0,
+    editing: null,
+    draft: null,
+    loaded: false,
+    busy: new Set(),
+    generation: 0,
+  };
   let inflight = null;
   let highlight = new Set();
 
@@ -67,8 +81,16 @@ export function createTasks() {
   }
 
   function render() {
+    // The rows are rebuilt: keep the focus and caret where they were in the edit form.
+    const active = document.activeElement;
+    const field = el.list.contains(active) && active.matches(".edit-title, .edit-desc") ? active : null;
     const rows = state.items.map((task) => (state.editing === task.id ? editRow(task) : taskRow(task)));
     el.list.replaceChildren(...rows);
+    if (field) {
+      const again = el.list.querySelector(`.editing .${field.classList[0]}`);
+      again?.focus();
+      again?.setSelectionRange(field.selectionStart, field.selectionEnd, field.selectionDirection);
+    }
     show(el.more, state.items.length < state.total);
     el.more.textContent = `Show more (${state.total - state.items.length} more)`;
     renderEmpty();
@@ -103,10 +125,12 @@ export function createTasks() {
 
   function taskRow(task) {
     const label = `Mark “${task.title}” as ${task.completed ? "not done" : "done"}`;
+    const busy = state.busy.has(task.id);
     const checkbox = h("input", {
       type: "checkbox",
       class: "check",
       checked: task.completed,
+      disabled: busy,
       "aria-label": label,
       onchange: () => toggle(task, checkbox.checked),
     });
@@ -117,6 +141,7 @@ export function createTasks() {
       {
         class: `task${task.completed ? " done" : ""}${highlight.has(task.id) ? " flash" : ""}`,
         dataset: { id: task.id },
+        "aria-busy": busy ? "true" : null,
       },
       h("label", { class: "check-wrap" }, checkbox, h("span", { class: "check-box", "aria-hidden": "true" }, icon("check"))),
       h(
@@ -131,12 +156,26 @@ export function createTasks() {
         { class: "task-actions" },
         h(
           "button",
-          { type: "button", class: "icon-btn", "aria-label": `Edit “${task.title}”`, title: "Edit", onclick: () => startEdit(task.id) },
+          {
+            type: "button",
+            class: "icon-btn",
+            "aria-label": `Edit “${task.title}”`,
+            title: "Edit",
+            disabled: busy,
+            onclick: () => startEdit(task.id),
+          },
           icon("pencil"),
         ),
         h(
           "button",
-          { type: "button", class: "icon-btn danger", "aria-label": `Delete “${task.title}”`, title: "Delete", onclick: () => remove(task) },
+          {
+            type: "button",
+            class: "icon-btn danger",
+            "aria-label": `Delete “${task.title}”`,
+            title: "Delete",
+            disabled: busy,
+            onclick: () => remove(task),
+          },
           icon("trash"),
         ),
       ),
@@ -144,11 +183,29 @@ export function createTasks() {
   }
 
   function editRow(task) {
-    const titleInput = h("input", { type: "text", class: "edit-title", value: task.title, maxlength: 200, required: true, "aria-label": "Title" });
-    const descInput = h("textarea", { class: "edit-desc", rows: 2, maxlength: 2000, placeholder: "Notes (optional)", "aria-label": "Notes" });
-    descInput.value = task.description || "";
+    const draft = state.draft ?? { title: task.title, description: task.description || "" };
+    state.draft = draft;
+    const titleInput = h("input", {
+      type: "text",
+      class: "edit-title",
+      maxlength: 200,
+      required: true,
+      "aria-label": "Title",
+      oninput: () => (draft.title = titleInput.value),
+    });
+    titleInput.value = draft.title;
+    const descInput = h("textarea", {
+      class: "edit-desc",
+      rows: 2,
+      maxlength: 2000,
+      placeholder: "Notes (optional)",
+      "aria-label": "Notes",
+      oninput: () => (draft.description = descInput.value),
+    });
+    descInput.value = draft.description;
     const cancel = () => {
       state.editing = null;
+      state.draft = null;
       render();
       focusRow(task.id, ".icon-btn");
     };
@@ -165,15 +222,18 @@ export function createTasks() {
           }
           const description = descInput.value.trim() || null;
           if (title === task.title && description === (task.description || null)) return cancel();
+          const generation = state.generation;
           try {
             await api.updateTask(task.id, { title, description });
+            if (generation !== state.generation) return;
             state.editing = null;
+            state.draft = null;
             highlight.add(task.id);
             await load();
             focusRow(task.id, ".icon-btn");
             announce(`Saved “${title}”`);
           } catch (err) {
-            showError(err, "Couldn't save your changes.");
+            if (generation === state.generation) showError(err, "Couldn't save your changes.");
           }
         },
         onkeydown: (event) => {
@@ -192,26 +252,62 @@ export function createTasks() {
         h("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" }),
       ),
     );
-    setTimeout(() => {
-      titleInput.focus();
-      titleInput.select();
-    });
     return h("li", { class: "task editing", dataset: { id: task.id } }, form);
   }
 
+  // Only here does the edit title take the focus: a later render (a reload while the user types
+  // in the chat) must leave the focus where the user put it.
   function startEdit(id) {
+    if (state.busy.has(id)) return;
+    const task = state.items.find((item) => item.id === id);
     state.editing = id;
+    state.draft = { title: task?.title ?? "", description: task?.description || "" };
     render();
+    const title = el.list.querySelector(".editing .edit-title");
+    title?.focus();
+    title?.select();
+  }
+
+  function row(id) {
+    return el.list.querySelector(`li[data-id="${CSS.escape(String(id))}"]`);
   }
 
   function focusRow(id, selector) {
-    el.list.querySelector(`li[data-id="${CSS.escape(String(id))}"] ${selector}`)?.focus();
+    const target = row(id)?.querySelector(selector);
+    target?.focus();
+    return Boolean(target);
+  }
+
+  // The focused control was removed or re-rendered (nothing else took the focus meanwhile).
+  function focusLost() {
+    return !document.activeElement || document.activeElement === document.body;
+  }
+
+  // The other rows, nearest first: every row after `id`, then every row before it, backwards.
+  function neighboursOf(id) {
+    const ids = state.items.map((item) => item.id);
+    const at = ids.indexOf(id);
+    return at < 0 ? [] : [...ids.slice(at + 1), ...ids.slice(0, at).reverse()];
+  }
+
+  // Disables a row's controls while its change is in flight: a double click must not send a
+  // second DELETE (which fails after the first succeeded) or a second PATCH.
+  function setBusy(id, busy) {
+    if (busy) state.busy.add(id);
+    else state.busy.delete(id);
+    const li = row(id);
+    if (!li) return;
+    if (busy) li.setAttribute("aria-busy", "true");
+    else li.removeAttribute("aria-busy");
+    for (const control of li.querySelectorAll("input, button")) control.disabled = busy;
   }
 
   async function add(title) {
+    const generation = state.generation;
     el.addSubmit.disabled = true;
     try {
       const task = await api.addTask(title);
+      if (generation !== state.generation) return;
       el.addTitle.value = "";
       if (task?.id != null) highlight.add(task.id);
       // A new task is pending: make sure it is visible.
@@ -219,7 +315,7 @@ export function createTasks() {
       await load();
       announce(`Added “${title}”`);
     } catch (err) {
-      showError(err, "Couldn't add the task.");
+      if (generation === state.generation) showError(err, "Couldn't add the task.");
     } finally {
       el.addSubmit.disabled = false;
       el.addTitle.focus();
@@ -227,42 +323,64 @@ export function createTasks() {
   }
 
   async function toggle(task, completed) {
+    if (state.busy.has(task.id)) return;
+    const generation = state.generation;
+    const neighbours = neighboursOf(task.id);
+    setBusy(task.id, true);
     try {
       await api.updateTask(task.id, { completed });
+      if (generation !== state.generation) return;
       highlight.add(task.id);
+      // Busy until the list shows the change: the old row must not take another click.
       await load();
-      focusRow(task.id, ".check");
+      setBusy(task.id, false);
+      // Under Pending (or Completed) the row has just left the list: keep the focus nearby
+      // rather than let it fall to the page.
+      if (focusLost() && ![task.id, ...neighbours].some((id) => focusRow(id, ".check"))) el.addTitle.focus();
       announce(completed ? `Completed “${task.title}”` : `Marked “${task.title}” as not done`);
     } catch (err) {
+      if (generation !== state.generation) return;
+      setBusy(task.id, false);
       showError(err, "Couldn't update the task.");
       render();
+      if (focusLost()) focusRow(task.id, ".check");
     }
   }
 
   async function remove(task) {
+    if (state.busy.has(task.id)) return;
+    const generation = state.generation;
+    setBusy(task.id, true);
     try {
       await api.deleteTask(task.id);
+      if (generation !== state.generation) return;
+      // Busy until the row is gone: a click on it in between would DELETE again (a 404).
       await load();
+      setBusy(task.id, false);
       toast(`Deleted “${task.title}”`, {
         action: { label: "Undo", run: () => restore(task) },
         timeout: 7000,
       });
       el.addTitle.focus();
     } catch (err) {
+      if (generation !== state.generation) return;
+      setBusy(task.id, false);
       showError(err, "Couldn't delete the task.");
     }
   }
 
   // Undo of a delete: the task comes back as a new one with the same content.
   async function restore(task) {
+    const generation = state.generation;
     try {
       const again = await api.addTask(task.title, task.description);
       if (task.completed && again?.id != null) await api.updateTask(again.id, { completed: true });
+      if (generation !== state.generation) return;
       if (again?.id != null) highlight.add(again.id);
       await load();
       toast(`Restored “${task.title}”`);
     } catch (err) {
-      showError(err, "Couldn't restore the task.");
+      if (generation === state.generation) showError(err, "Couldn't restore the task.");
     }
   }
 
@@ -312,7 +430,17 @@ export function createTasks() {
     },
     reset() {
       inflight?.abort();
-      Object.assign(state, { filter: "all", q: "", items: [], total: 0, editing: null, loaded: false });
+      Object.assign(state, {
+        filter: "all",
+        q: "",
+        items: [],
+        total: 0,
+        editing: null,
+        draft: null,
+        loaded: false,
+        busy: new Set(),
+        generation: state.generation + 1,
+      });
       el.search.value = "";
       el.addTitle.value = "";
       el.summary.textContent = "";
