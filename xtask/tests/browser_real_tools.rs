@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use support::up::{Up, process_running};
+use support::workspace_target;
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(45);
 const DESKTOP: (u32, u32) = (1280, 800);
@@ -359,14 +360,6 @@ fn slug(text: &str) -> String {
     let slug: String =
         text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     slug.split('-').filter(|part| !part.is_empty()).take(8).collect::<Vec<_>>().join("-")
-}
-
-fn workspace_target() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    match std::env::var("CARGO_TARGET_DIR") {
-        Ok(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
-    }
 }
 
 #[tokio::test(flavor = "current_thread")]
