@@ -13,6 +13,7 @@ pub mod offline;
 pub mod pending;
 mod routes;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -28,8 +29,9 @@ use crate::config::{LlmConfig, LlmProvider};
 use crate::conversations::{Message, NewMessage};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::rate_limit::WriteBudget;
 use crate::tasks::{Task, store};
-use crate::tools::{self, ToolCall};
+use crate::tools::{self, ToolCall, ToolError};
 
 /// A turn deletes at most this many tasks without asking first.
 pub const DELETES_WITHOUT_CONFIRMATION: usize = 1;
@@ -72,6 +74,55 @@ pub struct TurnContext<'a> {
     /// The turn ends, with what it did so far, by this instant: before the request timeout.
     pub deadline: Instant,
     pub now: DateTime<Utc>,
+    pub writes: TurnWrites,
+}
+
+/// The task changes a turn may make. `POST /api/chat` is charged one write like any REST write,
+/// which pays for the turn's first change; each further change is charged to the same per-minute
+/// budgets, so that one message ("mark 1 2 3 … done") cannot buy hundreds of writes. Once a
+/// change is refused the turn makes no more, and the refusal is the call's result.
+pub struct TurnWrites {
+    /// `None` charges nothing (a turn outside an HTTP request).
+    budget: Option<WriteBudget>,
+    made: AtomicUsize,
+    refused: AtomicBool,
+}
+
+/// The result code of a change refused by the write budget.
+pub const RATE_LIMITED: &str = "rate_limited";
+
+impl TurnWrites {
+    pub fn new(budget: Option<WriteBudget>) -> Self {
+        Self { budget, made: AtomicUsize::new(0), refused: AtomicBool::new(false) }
+    }
+
+    /// Takes one write for `call` if it changes anything (reads are free).
+    pub fn take_for(&self, call: &ToolCall) -> Result<(), ToolError> {
+        if tools::spec(call.name()).is_some_and(|s| s.read_only) {
+            return Ok(());
+        }
+        let refused = |detail: String| ToolError {
+            code: RATE_LIMITED,
+            message: format!(
+                "the limit of task changes per minute is reached{detail}, so no more changes are made \
+                 in this turn"
+            ),
+        };
+        if self.refused.load(Ordering::Relaxed) {
+            return Err(refused(String::new()));
+        }
+        // The request's own write pays for the first change.
+        if self.made.fetch_add(1, Ordering::Relaxed) == 0 {
+            return Ok(());
+        }
+        match self.budget.as_ref().map_or(Ok(()), WriteBudget::take) {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                self.refused.store(true, Ordering::Relaxed);
+                Err(refused(format!(" (try again in {} s)", wait.as_secs().max(1))))
+            }
+        }
+    }
 }
 
 /// One tool call of a turn, as the API reports it: the UI refreshes its list from these.
@@ -147,7 +198,10 @@ impl TurnLog {
 /// Runs a validated call as the turn's owner, recording it under a fresh call id.
 pub async fn run(ctx: &TurnContext<'_>, call: &ToolCall) -> Result<Executed, ApiError> {
     let arguments = call.arguments();
-    let result = call.execute(ctx.db, ctx.owner).await?;
+    let result = match ctx.writes.take_for(call) {
+        Ok(()) => call.execute(ctx.db, ctx.owner).await?,
+        Err(e) => e.to_result(),
+    };
     Ok(Executed {
         call: WireToolCall {
             id: new_call_id(),
@@ -213,8 +267,14 @@ pub async fn take_turn(
 /// The held deletions, now that the user said yes. No model is involved.
 async fn confirm_deletes(ctx: &TurnContext<'_>, task_ids: &[i64]) -> Result<Turn, ApiError> {
     let mut executed = Vec::with_capacity(task_ids.len());
+    let mut limited = false;
     for &task_id in task_ids {
-        executed.push(run(ctx, &ToolCall::DeleteTask { task_id }).await?);
+        let e = run(ctx, &ToolCall::DeleteTask { task_id }).await?;
+        if is_rate_limited(&e.result) {
+            limited = true;
+            break;
+        }
+        executed.push(e);
     }
     let deleted: Vec<String> = executed
         .iter()
@@ -230,9 +290,22 @@ async fn confirm_deletes(ctx: &TurnContext<'_>, task_ids: &[i64]) -> Result<Turn
     if gone > 0 && !deleted.is_empty() {
         reply.push_str(&format!(" ({gone} of them had already been deleted.)"));
     }
+    if limited {
+        reply.push_str(&format!(
+            " I stopped there: the limit of task changes per minute is reached, so {} of the {} were \
+             not deleted. Ask again in a minute.",
+            task_ids.len() - executed.len(),
+            task_ids.len()
+        ));
+    }
     let mut log = TurnLog::default();
     log.step(None, executed);
     Ok(log.finish(reply, None))
+}
+
+/// Whether a tool result is the write budget's refusal.
+pub fn is_rate_limited(result: &Value) -> bool {
+    result.get("error").and_then(|e| e.get("code")).and_then(Value::as_str) == Some(RATE_LIMITED)
 }
 
 /// The question that holds deletions: which tasks, and how to answer.

@@ -3,16 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::pending::Pending;
-use super::{Action, TurnContext, llm, take_turn};
+use super::{Action, TurnContext, TurnWrites, llm, take_turn};
 use crate::auth::CurrentUser;
 use crate::conversations::{MAX_MESSAGES, NewMessage, store};
 use crate::error::ApiError;
 use crate::http::extract::JsonBody;
+use crate::rate_limit::WriteBudget;
 use crate::state::AppState;
 
 /// Longest message accepted, in characters: a paragraph or two of instructions.
@@ -46,6 +47,7 @@ pub struct ChatReply {
 pub async fn chat(
     State(state): State<AppState>,
     CurrentUser(owner): CurrentUser,
+    Extension(writes): Extension<WriteBudget>,
     JsonBody(body): JsonBody<ChatBody>,
 ) -> Result<Json<ChatReply>, ApiError> {
     let started = Instant::now();
@@ -79,6 +81,7 @@ pub async fn chat(
         owner,
         deadline: started + state.request_timeout.saturating_sub(DEADLINE_MARGIN),
         now: chrono::Utc::now(),
+        writes: TurnWrites::new(Some(writes)),
     };
     let mut turn = take_turn(&state.agent, &ctx, &history, pending, &message).await?;
     if rolled_over {

@@ -459,3 +459,42 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn one_message_changes_at_most_twenty_tasks(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let task = app.create_task(&user, "buy milk").await;
+        let id = task["id"].as_i64().unwrap();
+        let ids: Vec<String> = (id..id + 900).map(|n| n.to_string()).collect();
+        for verb in ["mark", "delete"] {
+            let message = if verb == "mark" { format!("mark {} done", ids.join(" ")) } else { format!("delete {}", ids.join(" ")) };
+            let reply = app.say(&user, &message, None).await;
+            assert!(reply["reply"].as_str().unwrap().contains("at most 20 per message"), "{reply}");
+            assert_eq!(reply["actions"], json!([]), "nothing was tried");
+        }
+        assert_eq!(app.task_state(&user).await, [("buy milk".to_owned(), false)]);
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn each_change_of_a_chat_turn_is_charged_to_the_write_budget(db) {
+        let app = TestApp::spawn_with(&db, &[("RATE_LIMIT_WRITES_PER_MINUTE", "6")]).await;
+        let user = app.new_user().await;
+        let mut ids = Vec::new();
+        for title in ["a1", "a2", "a3", "a4"] {
+            ids.push(app.create_task(&user, title).await["id"].as_i64().unwrap().to_string());
+        }
+        // Four writes spent; the chat request takes the fifth, which pays for its first change,
+        // the second change takes the last one, and the third is refused: the fourth is not tried.
+        let reply = app.say(&user, &format!("mark {} done", ids.join(" ")), None).await;
+        let actions = reply["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 3, "{reply}");
+        assert_eq!(actions[2]["result"]["error"]["code"], "rate_limited", "{reply}");
+        assert!(reply["reply"].as_str().unwrap().contains("limit of task changes per minute"), "{reply}");
+        let done = app.task_state(&user).await.into_iter().filter(|(_, done)| *done).count();
+        assert_eq!(done, 2);
+        app.stop().await;
+    }
+);

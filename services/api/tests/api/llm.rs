@@ -435,3 +435,22 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn each_tool_call_that_changes_tasks_is_charged_to_the_write_budget(db) {
+        let many: Vec<(&str, Value)> = (0..5).map(|i| ("add_task", json!({"title": format!("t{i}")}))).collect();
+        let llm = ScriptedLlm::start(vec![tool_calls(&many), text("Done.")]).await;
+        let app = spawn(&db, &llm, &[("RATE_LIMIT_WRITES_PER_MINUTE", "3")]).await;
+        let user = app.new_user().await;
+        // The request takes one write and pays for the first call; two more calls take the rest
+        // of the minute's three, and the model is told the other two were refused.
+        let reply = app.say(&user, "add five", None).await;
+        let codes: Vec<_> = reply["actions"].as_array().unwrap().iter().map(|a| a["result"]["error"]["code"].clone()).collect();
+        assert_eq!(codes, [Value::Null, Value::Null, Value::Null, json!("rate_limited"), json!("rate_limited")], "{reply}");
+        assert_eq!(app.task_state(&user).await.len(), 3);
+        let sent = messages_of(&llm.received()[1].body).clone();
+        let last = sent.last().unwrap()["content"].as_str().unwrap();
+        assert!(last.contains("limit of task changes per minute"), "{last}");
+        app.stop().await;
+    }
+);

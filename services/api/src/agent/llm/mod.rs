@@ -156,7 +156,10 @@ impl LlmAgent {
                 Ok(ToolCall::DeleteTask { task_id }) if hold && doomed.iter().any(|t| t.id == task_id) => {
                     continue;
                 }
-                Ok(tool_call) => tool_call.execute(ctx.db, ctx.owner).await?,
+                Ok(tool_call) => match ctx.writes.take_for(&tool_call) {
+                    Ok(()) => tool_call.execute(ctx.db, ctx.owner).await?,
+                    Err(e) => e.to_result(),
+                },
                 Err(e) => e.to_result(),
             };
             executed.push(Executed { call, arguments, result });

@@ -28,6 +28,9 @@ const EXAMPLES: &str = "For example:\n\
 
 /// Tasks shown in a list reply; the rest are counted.
 const LIST_SHOWN: usize = 20;
+/// Most task ids one message may name ("mark 1 2 3 done"): a message is one request, and
+/// hundreds of changes from it would be write amplification.
+pub const MAX_IDS_PER_MESSAGE: usize = 20;
 
 pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiError> {
     let mut log = TurnLog::default();
@@ -138,11 +141,24 @@ async fn act(
     };
     match target {
         Ref::Id(id) => Ok((single(ctx, log, tool, with_id(id)).await?, None)),
+        Ref::Ids(ids) if ids.len() > MAX_IDS_PER_MESSAGE => Ok((
+            format!(
+                "That names {} tasks, but I change at most {MAX_IDS_PER_MESSAGE} per message, so I \
+                 changed nothing. Please send them in smaller groups.",
+                ids.len()
+            ),
+            None,
+        )),
         Ref::Ids(ids) if tool == tools::DELETE_TASK => delete_many(ctx, log, &ids).await,
         Ref::Ids(ids) => {
             let mut replies = Vec::new();
             for id in ids {
-                replies.push(single(ctx, log, tool, with_id(id)).await?);
+                let reply = single(ctx, log, tool, with_id(id)).await?;
+                replies.push(reply);
+                // Refused by the write budget: the rest would be refused too.
+                if log.actions().last().is_some_and(|a| super::is_rate_limited(&a.result)) {
+                    break;
+                }
             }
             Ok((replies.join(" "), None))
         }
