@@ -18,8 +18,9 @@ use crate::state::AppState;
 
 /// Longest message accepted, in characters: a paragraph or two of instructions.
 pub const MESSAGE_MAX_CHARS: usize = 4000;
-/// Most messages one turn can store: the user's, each round's call step and results, the reply.
-const MAX_TURN_MESSAGES: i64 = 2 + (llm::MAX_ROUNDS * (1 + llm::MAX_CALLS_PER_ROUND)) as i64;
+/// Most messages one turn can store: the user's, each round's call step and results (the calls
+/// run and one error standing for any beyond them), the reply.
+const MAX_TURN_MESSAGES: i64 = 2 + (llm::MAX_ROUNDS * (2 + llm::MAX_CALLS_PER_ROUND)) as i64;
 // A conversation holds many turns before it rolls over.
 const _: () = assert!(MAX_TURN_MESSAGES < MAX_MESSAGES / 4);
 /// Time kept back from the request timeout, so a turn ends with its own answer (and its actions

@@ -276,13 +276,26 @@ backend_test!(
         assert_eq!(reply["actions"].as_array().unwrap().len(), 6);
         assert!(reply["reply"].as_str().unwrap().contains("stopped after 6 steps"), "{reply}");
 
-        // More than 10 calls in one reply: the rest are answered with an error, not run.
+        // More than 10 calls in one reply: the rest are not run, and one error answers for all.
         let many: Vec<(&str, Value)> = (0..12).map(|i| ("add_task", json!({"title": format!("t{i}")}))).collect();
         llm.push([tool_calls(&many), text("Done.")]);
         let reply = app.say(&user, "add twelve", None).await;
-        let errors = reply["actions"].as_array().unwrap().iter().filter(|a| a["result"]["error"]["code"] == "too_many_calls").count();
-        assert_eq!(errors, 2);
+        let errors: Vec<_> = reply["actions"].as_array().unwrap().iter().filter(|a| a["result"]["error"]["code"] == "too_many_calls").collect();
+        assert_eq!(errors.len(), 1, "{reply}");
+        assert!(errors[0]["result"]["error"]["message"].as_str().unwrap().contains("the 1 after it"), "{reply}");
         assert_eq!(app.task_state(&user).await.len(), 10);
+
+        // Thousands of calls in one reply store and re-send no more than that.
+        let flood: Vec<(&str, Value)> = (0..5000).map(|_| ("list_tasks", json!({"status": "all"}))).collect();
+        llm.push([tool_calls(&flood), text("Listed.")]);
+        let reply = app.say(&user, "list a lot", None).await;
+        assert_eq!(reply["actions"].as_array().unwrap().len(), 11);
+        let sent = messages_of(&llm.received().last().unwrap().body).clone();
+        assert_eq!(sent.iter().filter(|m| m["role"] == "tool").count(), 11);
+        assert_eq!(sent.last().unwrap()["tool_call_id"], "call_10");
+        let chat = reply["conversation_id"].as_i64().unwrap();
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages?limit=100"), &user.token).await;
+        assert_eq!(stored["items"].as_array().unwrap().len(), 1 + 1 + 11 + 1);
         app.stop().await;
     }
 );

@@ -21,7 +21,7 @@ use crate::tools::{self, TOOLS, ToolCall, ToolError};
 
 /// Model calls per turn: enough to look tasks up, act, and answer.
 pub const MAX_ROUNDS: usize = 6;
-/// Tool calls run from one model reply; further ones are answered with an error.
+/// Tool calls run from one model reply; further ones are answered with one error between them.
 pub const MAX_CALLS_PER_ROUND: usize = 10;
 /// Stored messages sent back as context (the newest, from a user message on).
 pub const HISTORY_WINDOW: i64 = 40;
@@ -121,8 +121,13 @@ impl LlmAgent {
         &self,
         ctx: &TurnContext<'_>,
         log: &TurnLog,
-        calls: Vec<WireToolCall>,
+        mut calls: Vec<WireToolCall>,
     ) -> Result<(Vec<Executed>, Vec<crate::tasks::Task>), ApiError> {
+        // Calls past the limit are neither run nor kept one by one: the first of them stands for
+        // all, answered with one error, and the rest are dropped, so a reply with thousands of
+        // calls stores and re-sends at most MAX_CALLS_PER_ROUND + 1 of them.
+        let over = calls.len().saturating_sub(MAX_CALLS_PER_ROUND);
+        calls.truncate(MAX_CALLS_PER_ROUND + 1);
         let parsed: Vec<(WireToolCall, Value, Result<ToolCall, ToolError>)> = calls
             .into_iter()
             .enumerate()
@@ -131,7 +136,11 @@ impl LlmAgent {
                 let parsed = if i >= MAX_CALLS_PER_ROUND {
                     Err(ToolError {
                         code: "too_many_calls",
-                        message: format!("at most {MAX_CALLS_PER_ROUND} tool calls are run per step"),
+                        message: format!(
+                            "at most {MAX_CALLS_PER_ROUND} tool calls are run per step: this one and \
+                             the {} after it were not run",
+                            over - 1
+                        ),
                     })
                 } else {
                     arguments.clone().and_then(|a| ToolCall::parse(&call.function.name, &a))
