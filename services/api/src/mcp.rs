@@ -6,8 +6,9 @@
 //! user and nobody else. The server is stateless (no MCP sessions kept in memory), so any replica
 //! answers any request, and replies are plain JSON rather than event streams.
 //!
-//! Bulk deletion through MCP is a series of `delete_task` calls, each marked destructive: MCP
-//! clients ask their user before running such a tool, which is the confirmation turn there.
+//! Bulk changes through MCP are a series of `delete_task` or `update_task` calls, each marked
+//! destructive: MCP clients ask their user before running such a tool, which is the confirmation
+//! turn there.
 
 use std::sync::Arc;
 

@@ -41,7 +41,7 @@ pub struct ChatReply {
     conversation_id: i64,
     reply: String,
     actions: Vec<Action>,
-    /// The reply asks the user to confirm a bulk deletion; "yes" runs it.
+    /// The reply asks the user to confirm a bulk deletion or change; "yes" runs it.
     awaiting_confirmation: bool,
 }
 

@@ -467,3 +467,62 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn changes_to_several_tasks_by_the_scripted_model_wait_for_the_users_yes(db) {
+        let llm = ScriptedLlm::start(vec![]).await;
+        let app = spawn(&db, &llm, &[]).await;
+        let user = app.new_user().await;
+        let mut ids = Vec::new();
+        for title in ["a", "b", "c"] {
+            ids.push(app.create_task(&user, title).await["id"].as_i64().unwrap());
+        }
+        // A model steered by a task's text completes and renames everything it sees.
+        llm.push([tool_calls(&[
+            ("complete_task", json!({"task_id": ids[0]})),
+            ("complete_task", json!({"title": "b"})),
+            ("update_task", json!({"task_id": ids[2], "title": "pwned"})),
+        ])]);
+        let asked = app.say(&user, "tidy up", None).await;
+        assert_eq!(asked["awaiting_confirmation"], true, "{asked}");
+        assert_eq!(asked["actions"], json!([]));
+        let question = asked["reply"].as_str().unwrap();
+        assert!(question.starts_with("That would make 3 changes"), "{question}");
+        assert!(question.contains(&format!("rename #{} \u{201c}c\u{201d} to \u{201c}pwned\u{201d}", ids[2])), "{question}");
+        assert_eq!(llm.received().len(), 1, "the turn ends with the server's question");
+        let untouched = [("a".to_owned(), false), ("b".to_owned(), false), ("c".to_owned(), false)];
+        assert_eq!(app.task_state(&user).await, untouched);
+
+        // "no" changes nothing; asked again, "yes" runs exactly the held calls, without the model.
+        let chat = asked["conversation_id"].as_i64();
+        let no = app.say(&user, "no", chat).await;
+        assert!(no["reply"].as_str().unwrap().contains("didn't change anything"), "{no}");
+        assert_eq!(app.task_state(&user).await, untouched);
+        llm.push([tool_calls(&[
+            ("complete_task", json!({"task_id": ids[0]})),
+            ("complete_task", json!({"title": "b"})),
+            ("update_task", json!({"task_id": ids[2], "title": "renamed"})),
+        ])]);
+        app.say(&user, "tidy up", chat).await;
+        let yes = app.say(&user, "yes", chat).await;
+        assert_eq!(yes["actions"].as_array().unwrap().len(), 3, "{yes}");
+        assert_eq!(llm.received().len(), 2);
+        assert_eq!(
+            app.task_state(&user).await,
+            [("a".to_owned(), true), ("b".to_owned(), true), ("renamed".to_owned(), false)]
+        );
+
+        // One change runs at once; a second one in a later round of the same turn is held.
+        llm.push([
+            tool_calls(&[("complete_task", json!({"task_id": ids[2]}))]),
+            tool_calls(&[("update_task", json!({"task_id": ids[0], "description": "sneaky"}))]),
+        ]);
+        let split = app.say(&user, "finish c", chat).await;
+        assert_eq!(split["awaiting_confirmation"], true, "{split}");
+        assert_eq!(split["actions"].as_array().unwrap().len(), 1);
+        assert!(split["reply"].as_str().unwrap().contains("change the description of"), "{split}");
+        let (_, a) = app.get(&format!("/api/tasks/{}", ids[0]), &user.token).await;
+        assert_eq!(a["description"], Value::Null);
+        app.stop().await;
+    }
+);

@@ -215,8 +215,11 @@ async fn delete_many(
             Ok((single(ctx, log, tools::DELETE_TASK, json!({"task_id": doomed[0].id})).await?, None))
         }
         _ => {
-            let pending =
-                Pending::Confirm { task_ids: doomed.iter().map(|t| t.id).collect(), asked_at: ctx.now };
+            let pending = Pending::Confirm {
+                task_ids: doomed.iter().map(|t| t.id).collect(),
+                changes: vec![],
+                asked_at: ctx.now,
+            };
             Ok((confirmation_question(&doomed), Some(pending)))
         }
     }
@@ -333,7 +336,7 @@ fn ordinal(text: &str, count: usize) -> Option<usize> {
 }
 
 /// One executed call in a sentence.
-fn describe_result(executed: &Executed) -> String {
+pub fn describe_result(executed: &Executed) -> String {
     let result = &executed.result;
     if let Some(error) = result.get("error") {
         let code = error.get("code").and_then(Value::as_str).unwrap_or("");
