@@ -498,3 +498,28 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn a_turn_with_nul_characters_is_stored_without_them(db) {
+        use todo_api::auth::UserId;
+        use todo_api::conversations::{NewMessage, store};
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let chat = app.say(&user, "hello", None).await["conversation_id"].as_i64().unwrap();
+        let call = json!({"id": "call_\u{0}1", "type": "function", "function": {"name": "list_tasks", "arguments": "{}\u{0}"}});
+        let turn = [
+            NewMessage::Assistant { content: "a\u{0}b".into(), tool_calls: vec![call] },
+            NewMessage::Tool { tool_call_id: "call_\u{0}1".into(), content: "{}\u{0}".into() },
+        ];
+        let pending = json!({"kind": "none\u{0}"});
+        assert!(store::record_turn(&app.state.db, UserId(user.id), chat, &turn, Some(&pending)).await.unwrap());
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages"), &user.token).await;
+        let items = stored["items"].as_array().unwrap();
+        let n = items.len();
+        assert_eq!(items[n - 2]["content"], "ab");
+        assert_eq!(items[n - 2]["tool_calls"][0]["id"], "call_1");
+        assert_eq!(items[n - 2]["tool_calls"][0]["function"]["arguments"], "{}");
+        assert_eq!((&items[n - 1]["tool_call_id"], &items[n - 1]["content"]), (&json!("call_1"), &json!("{}")));
+        app.stop().await;
+    }
+);

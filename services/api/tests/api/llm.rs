@@ -526,3 +526,37 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn nul_characters_from_the_model_are_dropped_before_the_turn_is_stored(db) {
+        let llm = ScriptedLlm::start(vec![
+            Step::Reply(json!({"choices": [{"message": {"role": "assistant", "content": "on it\u{0}", "tool_calls": [
+                {"id": "call_\u{0}a", "type": "function", "function": {"name": "add_task", "arguments": "{\"title\": \"milk\"}\u{0}"}},
+                {"id": "call_b", "type": "function", "function": {"name": "add_\u{0}task", "arguments": "{\"title\": \"a\\u0000b\"}"}}
+            ]}}]})),
+            text("Added \u{0}milk."),
+        ])
+        .await;
+        let app = spawn(&db, &llm, &[]).await;
+        let user = app.new_user().await;
+        let (status, reply) = app.chat(&user, "add milk", None).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        assert_eq!(reply["reply"], "Added milk.");
+        assert_eq!(app.task_state(&user).await, [("milk".to_owned(), false)]);
+        let chat = reply["conversation_id"].as_i64().unwrap();
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages"), &user.token).await;
+        fn has_nul(v: &Value) -> bool {
+            match v {
+                Value::String(s) => s.contains('\0'),
+                Value::Array(items) => items.iter().any(has_nul),
+                Value::Object(map) => map.values().any(has_nul),
+                _ => false,
+            }
+        }
+        assert!(!has_nul(&stored), "{stored}");
+        assert_eq!(stored["items"].as_array().unwrap().len(), 5, "{stored}");
+        assert_eq!(stored["items"][1]["tool_calls"][0]["id"], "call_a");
+        assert_eq!(stored["items"][1]["content"], "on it");
+        app.stop().await;
+    }
+);

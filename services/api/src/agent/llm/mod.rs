@@ -88,7 +88,17 @@ impl LlmAgent {
                     return Ok(log.finish(reply, None));
                 }
             };
-            let Completion { content, tool_calls } = completion;
+            let Completion { content, mut tool_calls } = completion;
+            // U+0000 has no place in a reply and Postgres refuses it in stored text: dropped here,
+            // so what the user sees, what is stored and what the model is sent again agree.
+            let content = content.map(|c| c.replace('\0', ""));
+            for call in &mut tool_calls {
+                for text in [&mut call.id, &mut call.function.name, &mut call.function.arguments] {
+                    if text.contains('\0') {
+                        *text = text.replace('\0', "");
+                    }
+                }
+            }
             if tool_calls.is_empty() {
                 let reply = content.map(|c| c.trim().to_owned()).unwrap_or_else(|| fallback_reply(&log));
                 return Ok(log.finish(reply, None));
