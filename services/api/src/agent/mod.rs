@@ -31,6 +31,7 @@ use crate::conversations::{Message, NewMessage};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::rate_limit::WriteBudget;
+use crate::shutdown::Lifecycle;
 use crate::tasks::{Task, store};
 use crate::tools::{self, ToolCall, ToolError};
 
@@ -79,6 +80,33 @@ pub struct TurnContext<'a> {
     pub deadline: Instant,
     pub now: DateTime<Utc>,
     pub writes: TurnWrites,
+    pub draining: Draining,
+}
+
+/// The server's shutdown as a turn sees it. Once draining starts, a turn makes no further model
+/// calls after its tools ran, and one still waiting on the model gives up when the grace period is
+/// nearly over, so the turn ends with what it did, recorded, instead of being cut off unrecorded.
+pub struct Draining {
+    lifecycle: Lifecycle,
+    /// How long after draining starts a turn may still run (the grace period less the time kept
+    /// back to record the turn).
+    allowance: std::time::Duration,
+}
+
+impl Draining {
+    pub fn new(lifecycle: Lifecycle, allowance: std::time::Duration) -> Self {
+        Self { lifecycle, allowance }
+    }
+
+    pub fn started(&self) -> bool {
+        self.lifecycle.is_draining()
+    }
+
+    /// Resolves when the turn must stop waiting: `allowance` after draining started.
+    pub async fn over(&self) {
+        self.lifecycle.draining().await;
+        tokio::time::sleep(self.allowance).await;
+    }
 }
 
 /// The task changes a turn may make. `POST /api/chat` is charged one write like any REST write,

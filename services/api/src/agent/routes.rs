@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::pending::Pending;
-use super::{Action, TurnContext, TurnWrites, llm, take_turn};
+use super::{Action, Draining, TurnContext, TurnWrites, llm, take_turn};
 use crate::auth::CurrentUser;
 use crate::conversations::{MAX_MESSAGES, NewMessage, store};
 use crate::error::ApiError;
@@ -23,8 +23,9 @@ pub const MESSAGE_MAX_CHARS: usize = 4000;
 const MAX_TURN_MESSAGES: i64 = 2 + (llm::MAX_ROUNDS * (2 + llm::MAX_CALLS_PER_ROUND)) as i64;
 // A conversation holds many turns before it rolls over.
 const _: () = assert!(MAX_TURN_MESSAGES < MAX_MESSAGES / 4);
-/// Time kept back from the request timeout, so a turn ends with its own answer (and its actions
-/// stored) rather than being cut off by the server's 503.
+/// Time kept back from the request timeout (and from the shutdown grace period), so a turn ends
+/// with its own answer (and its actions stored) rather than being cut off by the server's 503 or
+/// by the end of the process.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 const CONVERSATION_TITLE_CHARS: usize = 80;
 
@@ -83,6 +84,10 @@ pub async fn chat(
         deadline: started + state.request_timeout.saturating_sub(DEADLINE_MARGIN),
         now: chrono::Utc::now(),
         writes: TurnWrites::new(Some(writes)),
+        draining: Draining::new(
+            state.lifecycle.clone(),
+            state.shutdown_grace.saturating_sub(DEADLINE_MARGIN),
+        ),
     };
     let mut turn = take_turn(&state.agent, &ctx, &history, pending, &message).await?;
     if rolled_over {

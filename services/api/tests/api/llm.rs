@@ -560,3 +560,39 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn a_turn_in_flight_at_shutdown_stops_calling_the_model_and_is_recorded(db) {
+        use crate::helpers::eventually;
+        use todo_api::Shutdown;
+        let llm = ScriptedLlm::start(vec![
+            tool_calls(&[("add_task", json!({"title": "buy milk"}))]),
+            // Longer than the grace period: the turn must not wait for it.
+            Step::Slow(Duration::from_secs(20), Box::new(text("Added."))),
+        ])
+        .await;
+        let app = spawn(&db, &llm, &[("LLM_TIMEOUT_SECS", "25"), ("SHUTDOWN_GRACE_SECS", "3")]).await;
+        let user = app.new_user().await;
+        let request = app.client.post(app.url("/api/chat")).bearer_auth(&user.token).json(&json!({"message": "add milk"}));
+        let turn = tokio::spawn(async move { request.send().await });
+        assert!(eventually(Duration::from_secs(10), || async { llm.received().len() == 2 }).await, "the second round started");
+        let started = Instant::now();
+        assert_eq!(app.stop().await, Shutdown::Drained, "the turn ended within the grace period");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+        let response = turn.await.unwrap().expect("the turn was answered, not cut off");
+        assert_eq!(response.status(), StatusCode::OK);
+        let reply: Value = response.json().await.unwrap();
+        let text = reply["reply"].as_str().unwrap();
+        assert!(text.contains("added \u{201c}buy milk\u{201d}") && text.contains("server is restarting"), "{text}");
+        assert_eq!(llm.received().len(), 2, "no further model call");
+
+        // Recorded: the next process shows the whole turn.
+        let app = TestApp::spawn(&db).await;
+        let chat = reply["conversation_id"].as_i64().unwrap();
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages"), &user.token).await;
+        let roles: Vec<_> = stored["items"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
+        app.stop().await;
+    }
+);

@@ -25,6 +25,8 @@ use crate::tools::{self, Match, TOOLS, Target, ToolCall, ToolError};
 pub const MAX_ROUNDS: usize = 6;
 /// Tool calls run from one model reply; further ones are answered with one error between them.
 pub const MAX_CALLS_PER_ROUND: usize = 10;
+/// Why a turn stopped early when the server began shutting down.
+const SHUTTING_DOWN: &str = "then stopped because the server is restarting; ask me again to carry on";
 /// Stored messages sent back as context (the newest, from a user message on).
 pub const HISTORY_WINDOW: i64 = 40;
 
@@ -73,6 +75,12 @@ impl LlmAgent {
                 let reply = stopped(&log, &format!("then ran out of time: {}", e.user_message()));
                 return Ok(log.finish(reply, None));
             }
+            // Shutting down: what was done is recorded now rather than risk another model call
+            // outliving the grace period. A turn that did nothing yet still gets its answer.
+            if ctx.draining.started() && !log.actions().is_empty() {
+                let reply = stopped(&log, SHUTTING_DOWN);
+                return Ok(log.finish(reply, None));
+            }
             if let Err(retry_after) = budget::take(ctx.db, ctx.owner, self.daily_calls, ctx.now).await? {
                 if log.actions().is_empty() {
                     return Err(ApiError::LlmBudgetExhausted { limit: self.daily_calls, retry_after });
@@ -80,7 +88,19 @@ impl LlmAgent {
                 let reply = stopped(&log, "then reached today's limit of assistant requests");
                 return Ok(log.finish(reply, None));
             }
-            let completion = match self.client.complete(&wire, &self.tools, ctx.deadline).await {
+            let completion = tokio::select! {
+                completion = self.client.complete(&wire, &self.tools, ctx.deadline) => completion,
+                () = ctx.draining.over() => {
+                    if log.actions().is_empty() {
+                        return Err(ApiError::NotReady(
+                            "the server is restarting; please send your message again".into(),
+                        ));
+                    }
+                    let reply = stopped(&log, SHUTTING_DOWN);
+                return Ok(log.finish(reply, None));
+                }
+            };
+            let completion = match completion {
                 Ok(completion) => completion,
                 Err(e) if log.actions().is_empty() => return Err(into_api_error(e)),
                 Err(e) => {
