@@ -26,7 +26,9 @@ pub enum Match {
 /// equal to the query wins over titles that merely contain it. When `completed` is given, tasks in
 /// that state are preferred (completing looks at pending tasks first) but others still match.
 ///
-/// Candidates are the 100 newest tasks containing the query's longest word.
+/// Candidates are the 100 newest tasks containing the query's longest word, and beyond them any
+/// task whose title is exactly the query (looked for page by page, up to [`MAX_SCANNED`] tasks):
+/// a title typed out in full is found however old the task is.
 pub async fn find_by_title(
     db: &Db,
     owner: UserId,
@@ -49,9 +51,23 @@ pub async fn find_by_title(
         return Ok(Match::None);
     };
     let page = PageRequest::new(Some(MAX_LIMIT), None).expect("a valid page");
-    let candidates = store::list(db, owner, &filter, page).await?.items;
+    let first = store::list(db, owner, &filter, page).await?;
+    let mut candidates = first.items;
+    let mut offset = candidates.len() as i64;
+    while offset < first.total.min(MAX_SCANNED) {
+        let page = PageRequest { limit: MAX_LIMIT, offset };
+        let items = store::list(db, owner, &filter, page).await?.items;
+        if items.is_empty() {
+            break;
+        }
+        offset += items.len() as i64;
+        candidates.extend(items.into_iter().filter(|task| significant_words(&task.title) == query));
+    }
     Ok(choose(&query, candidates, completed))
 }
+
+/// Most tasks [`find_by_title`] reads when looking for an exact title beyond the newest page.
+pub const MAX_SCANNED: i64 = 10_000;
 
 /// The decision of [`find_by_title`], apart from the database.
 fn choose(query: &[String], candidates: Vec<Task>, completed: Option<bool>) -> Match {

@@ -523,3 +523,32 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn titles_are_found_beyond_the_newest_hundred_and_delete_all_says_what_it_covers(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let oldest = app.create_task(&user, "milk").await["id"].as_i64().unwrap();
+        let mut newer = Vec::new();
+        for i in 0..104 {
+            newer.push(app.create_task(&user, &format!("buy milk {i}")).await["id"].as_i64().unwrap());
+        }
+        // The exact title is older than the newest 100 tasks that mention milk.
+        let done = app.say(&user, "mark milk done", None).await;
+        assert_eq!(done["reply"], "Marked \u{201c}milk\u{201d} as done.", "{done}");
+        assert_eq!(done["actions"][0]["result"]["id"], oldest);
+
+        for id in &newer {
+            app.patch(&format!("/api/tasks/{id}"), &user.token, json!({"completed": true})).await;
+        }
+        let asked = app.say(&user, "delete all completed tasks", None).await;
+        assert_eq!(asked["awaiting_confirmation"], true, "{asked}");
+        let question = asked["reply"].as_str().unwrap();
+        assert!(question.starts_with("That would delete 100 tasks"), "{question}");
+        assert!(question.contains("the newest 100 of your 105 completed tasks"), "{question}");
+        let yes = app.say(&user, "yes", asked["conversation_id"].as_i64()).await;
+        assert_eq!(yes["actions"].as_array().unwrap().len(), 100, "{yes}");
+        assert_eq!(app.task_state(&user).await.len(), 5);
+        app.stop().await;
+    }
+);

@@ -88,17 +88,27 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
         Intent::DeleteAll { status } => {
             let filter = TaskFilter { status, search: None };
             let page = PageRequest::new(Some(MAX_LIMIT), None).expect("a valid page");
-            let tasks = store::list(ctx.db, ctx.owner, &filter, page).await?.items;
-            let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+            let listed = store::list(ctx.db, ctx.owner, &filter, page).await?;
+            let ids: Vec<i64> = listed.items.iter().map(|t| t.id).collect();
+            let which = match status {
+                StatusFilter::All => "",
+                StatusFilter::Pending => "pending ",
+                StatusFilter::Completed => "completed ",
+            };
             if ids.is_empty() {
-                let which = match status {
-                    StatusFilter::All => "",
-                    StatusFilter::Pending => "pending ",
-                    StatusFilter::Completed => "completed ",
-                };
                 (format!("You have no {which}tasks, so there is nothing to delete."), None)
             } else {
-                delete_many(ctx, &mut log, &ids).await?
+                let (mut reply, pending) = delete_many(ctx, &mut log, &ids).await?;
+                // One question covers at most a page of tasks: say so, rather than let "all"
+                // read as all of them.
+                if listed.total > ids.len() as i64 {
+                    reply.push_str(&format!(
+                        " (That is the newest {} of your {} {which}tasks; ask again afterwards for the rest.)",
+                        ids.len(),
+                        listed.total
+                    ));
+                }
+                (reply, pending)
             }
         }
     };
