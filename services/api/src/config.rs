@@ -322,7 +322,7 @@ impl Config {
             // grace period and closing the pool), so say what it costs rather than refuse it.
             warnings.push(format!(
                 "SHUTDOWN_GRACE_SECS ({}) is below REQUEST_TIMEOUT_SECS ({}): a request still running \
-                 when the grace period ends is cut off (chat turns stop early and record what they \
+                 when the drain time is up is cut off (chat turns stop early and record what they \
                  did; other requests are not so careful)",
                 shutdown_grace.as_secs(),
                 request_timeout.as_secs()
