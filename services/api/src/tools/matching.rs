@@ -35,9 +35,34 @@ pub async fn find_by_title(
     words: &str,
     completed: Option<bool>,
 ) -> Result<Match, sqlx::Error> {
+    Ok(find_by_title_covered(db, owner, words, completed).await?.0)
+}
+
+/// How many tasks a title search compared in full: the newest `compared` of the `total` tasks
+/// that contain the query's longest word (older ones were checked for an exact title only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Coverage {
+    pub compared: i64,
+    pub total: i64,
+}
+
+impl Coverage {
+    pub fn is_partial(&self) -> bool {
+        self.total > self.compared
+    }
+}
+
+/// [`find_by_title`], also saying how much of the owner's list it compared, so that a reply can
+/// say when not every task was looked at.
+pub async fn find_by_title_covered(
+    db: &Db,
+    owner: UserId,
+    words: &str,
+    completed: Option<bool>,
+) -> Result<(Match, Coverage), sqlx::Error> {
     let query = significant_words(words);
     let Some(longest) = query.iter().max_by_key(|w| w.chars().count()) else {
-        return Ok(Match::None);
+        return Ok((Match::None, Coverage::default()));
     };
     // Narrow in the database by the word's start, so "eggs" also reaches "egg" and "groceries"
     // "grocery"; `choose` then decides on whole words.
@@ -48,11 +73,12 @@ pub async fn find_by_title(
     };
     let stem: String = longest.chars().take(keep).collect();
     let Ok(filter) = TaskFilter::new(StatusFilter::All, Some(&stem)) else {
-        return Ok(Match::None);
+        return Ok((Match::None, Coverage::default()));
     };
     let page = PageRequest::new(Some(MAX_LIMIT), None).expect("a valid page");
     let first = store::list(db, owner, &filter, page).await?;
     let mut candidates = first.items;
+    let coverage = Coverage { compared: candidates.len() as i64, total: first.total };
     let mut offset = candidates.len() as i64;
     while offset < first.total.min(MAX_SCANNED) {
         let page = PageRequest { limit: MAX_LIMIT, offset };
@@ -63,7 +89,7 @@ pub async fn find_by_title(
         offset += items.len() as i64;
         candidates.extend(items.into_iter().filter(|task| significant_words(&task.title) == query));
     }
-    Ok(choose(&query, candidates, completed))
+    Ok((choose(&query, candidates, completed), coverage))
 }
 
 /// Most tasks [`find_by_title`] reads when looking for an exact title beyond the newest page.

@@ -537,6 +537,11 @@ backend_test!(
         let done = app.say(&user, "mark milk done", None).await;
         assert_eq!(done["reply"], "Marked \u{201c}milk\u{201d} as done.", "{done}");
         assert_eq!(done["actions"][0]["result"]["id"], oldest);
+        // Words that fit many tasks: the question says it compared only the newest of them.
+        let asked = app.say(&user, "mark buy milk done", None).await;
+        let question = asked["reply"].as_str().unwrap();
+        assert!(question.contains("Which one"), "{question}");
+        assert!(question.contains("the newest 100 of your 105 tasks with those words"), "{question}");
 
         for id in &newer {
             app.patch(&format!("/api/tasks/{id}"), &user.token, json!({"completed": true})).await;

@@ -16,8 +16,9 @@ use super::{Executed, Turn, TurnContext, TurnLog, confirmation_question, existin
 use crate::error::ApiError;
 use crate::page::{MAX_LIMIT, PageRequest};
 use crate::tasks::{StatusFilter, Task, TaskFilter, store};
+use crate::tools::matching::{Coverage, find_by_title_covered};
 use crate::tools::matching::{same_word, significant_words};
-use crate::tools::{self, Match, ToolCall, find_by_title};
+use crate::tools::{self, Match, ToolCall};
 
 const EXAMPLES: &str = "For example:\n\
     \u{2022} add buy oat milk (or: remind me to call mom tomorrow)\n\
@@ -172,40 +173,44 @@ async fn act(
             }
             Ok((replies.join(" "), None))
         }
-        Ref::Words(words) => match find_by_title(ctx.db, ctx.owner, &words, prefer_completed).await? {
-            Match::One(task) => {
-                let already = prefer_completed.is_some_and(|pending_wanted| task.completed != pending_wanted);
-                let reply = single(ctx, log, tool, with_id(task.id)).await?;
-                Ok(if already && tool == tools::COMPLETE_TASK {
-                    (
-                        format!(
-                            "\u{201c}{}\u{201d} was already {}.",
-                            task.title,
-                            if task.completed { "done" } else { "open" }
-                        ),
-                        None,
-                    )
-                } else {
-                    (reply, None)
-                })
+        Ref::Words(words) => {
+            match find_by_title_covered(ctx.db, ctx.owner, &words, prefer_completed).await? {
+                (Match::One(task), _) => {
+                    let already =
+                        prefer_completed.is_some_and(|pending_wanted| task.completed != pending_wanted);
+                    let reply = single(ctx, log, tool, with_id(task.id)).await?;
+                    Ok(if already && tool == tools::COMPLETE_TASK {
+                        (
+                            format!(
+                                "\u{201c}{}\u{201d} was already {}.",
+                                task.title,
+                                if task.completed { "done" } else { "open" }
+                            ),
+                            None,
+                        )
+                    } else {
+                        (reply, None)
+                    })
+                }
+                (Match::None, coverage) => Ok((
+                    format!(
+                        "I couldn't find a task matching \u{201c}{}\u{201d}{}. Say \u{201c}list\u{201d} to see your tasks.",
+                        significant_words(&words).join(" "),
+                        covered(coverage)
+                    ),
+                    None,
+                )),
+                (Match::Many(tasks), coverage) => {
+                    let pending = Pending::Choose {
+                        tool: tool.to_owned(),
+                        arguments,
+                        candidates: tasks.iter().map(|t| t.id).collect(),
+                        asked_at: ctx.now,
+                    };
+                    Ok((which_one(&words, &tasks) + &covered(coverage), Some(pending)))
+                }
             }
-            Match::None => Ok((
-                format!(
-                    "I couldn't find a task matching \u{201c}{}\u{201d}. Say \u{201c}list\u{201d} to see your tasks.",
-                    significant_words(&words).join(" ")
-                ),
-                None,
-            )),
-            Match::Many(tasks) => {
-                let pending = Pending::Choose {
-                    tool: tool.to_owned(),
-                    arguments,
-                    candidates: tasks.iter().map(|t| t.id).collect(),
-                    asked_at: ctx.now,
-                };
-                Ok((which_one(&words, &tasks), Some(pending)))
-            }
-        },
+        }
     }
 }
 
@@ -232,6 +237,19 @@ async fn delete_many(
             };
             Ok((confirmation_question(&doomed), Some(pending)))
         }
+    }
+}
+
+/// When a title search compared only the newest tasks: which share of them, as in "looked at
+/// the newest 100 of 150 tasks with those words"; empty when it compared them all.
+fn covered(coverage: Coverage) -> String {
+    if coverage.is_partial() {
+        format!(
+            " (I looked at the newest {} of your {} tasks with those words; give the task's number to reach an older one)",
+            coverage.compared, coverage.total
+        )
+    } else {
+        String::new()
     }
 }
 
