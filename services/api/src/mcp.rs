@@ -6,8 +6,9 @@
 //! user and nobody else. The server is stateless (no MCP sessions kept in memory), so any replica
 //! answers any request, and replies are plain JSON rather than event streams.
 //!
-//! Bulk deletion through MCP is a series of `delete_task` calls, each marked destructive: MCP
-//! clients ask their user before running such a tool, which is the confirmation turn there.
+//! Bulk changes through MCP are a series of `delete_task` or `update_task` calls, each marked
+//! destructive: MCP clients ask their user before running such a tool, which is the confirmation
+//! turn there.
 
 use std::sync::Arc;
 
@@ -85,7 +86,9 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
 
 /// rmcp answers HTTP-level problems (wrong media type, body too large, a malformed message) in
 /// plain text; they get the API's JSON error shape, like every other error it sends. JSON-RPC
-/// answers, errors included, pass through untouched.
+/// answers, errors included, pass through untouched. A server error's text is rmcp's internals,
+/// not the client's business: it is logged and the client gets "internal error", as
+/// [`crate::error::ApiError::Internal`] does.
 async fn uniform_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
@@ -109,8 +112,14 @@ async fn uniform_errors(response: Response) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let message =
-        if message.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { message };
+    let message = if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), error = %message, "MCP request failed");
+        "internal error".to_owned()
+    } else if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        message
+    };
     let mut response = json_error(status, code, &message);
     if let Some(allow) = allow {
         response.headers_mut().insert(ALLOW, allow);
@@ -190,5 +199,38 @@ impl ServerHandler for TodoMcp {
             CallToolResult::structured(result)
         };
         Ok(result.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn plain_text_errors_get_the_api_shape_and_server_errors_keep_their_text_to_the_log() {
+        let plain = |status: StatusCode, text: &'static str| {
+            let mut response = Response::new(Body::from(text));
+            *response.status_mut() = status;
+            response.headers_mut().insert(CONTENT_TYPE, "text/plain".parse().unwrap());
+            response
+        };
+        let response = uniform_errors(plain(StatusCode::NOT_ACCEPTABLE, "Not Acceptable: use json")).await;
+        assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "not_acceptable");
+        assert_eq!(body["error"]["message"], "Not Acceptable: use json");
+
+        let response =
+            uniform_errors(plain(StatusCode::INTERNAL_SERVER_ERROR, "session store poisoned at 0x7f3a"))
+                .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], "internal error");
     }
 }

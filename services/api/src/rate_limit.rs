@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -118,6 +118,24 @@ pub async fn limit_auth(
     Ok(next.run(Request::from_parts(parts, body)).await)
 }
 
+/// The write budgets a request was charged to, left on it by [`limit_writes`]: a handler that
+/// makes several writes for one request (a chat turn running tools) charges each further one here,
+/// so one request cannot buy many writes.
+#[derive(Clone)]
+pub struct WriteBudget {
+    limiter: Arc<RateLimiter>,
+    user: String,
+    ip: String,
+}
+
+impl WriteBudget {
+    /// Takes one more write from the user's and the IP's budgets, as [`limit_writes`] does.
+    pub fn take(&self) -> Result<(), Duration> {
+        self.limiter.check(Scope::WritesPerUser, &self.user)?;
+        self.limiter.check(Scope::WritesPerIp, &self.ip)
+    }
+}
+
 /// Middleware for writes, after authentication: a budget per user and a larger one per IP.
 pub async fn limit_writes(
     State(state): State<AppState>,
@@ -131,9 +149,11 @@ pub async fn limit_writes(
         .copied()
         .ok_or_else(|| ApiError::internal("limit_writes must run after require_user"))?;
     let ip = client_ip(&parts, state.trust_proxy_headers);
-    state.limiter.check(Scope::WritesPerUser, &user.0.to_string()).map_err(ApiError::RateLimited)?;
-    state.limiter.check(Scope::WritesPerIp, &ip_subject(ip)).map_err(ApiError::RateLimited)?;
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    let budget = WriteBudget { limiter: state.limiter.clone(), user: user.0.to_string(), ip: ip_subject(ip) };
+    budget.take().map_err(ApiError::RateLimited)?;
+    let mut request = Request::from_parts(parts, body);
+    request.extensions_mut().insert(budget);
+    Ok(next.run(request).await)
 }
 
 #[cfg(test)]

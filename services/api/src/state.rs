@@ -22,6 +22,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     pub trust_proxy_headers: bool,
     pub request_timeout: Duration,
+    /// How long in-flight requests may finish once draining starts.
+    pub shutdown_grace: Duration,
     pub agent: Arc<ChatAgent>,
     pub mcp: Arc<McpService>,
 }
@@ -39,6 +41,7 @@ impl AppState {
             lifecycle: Lifecycle::new(),
             trust_proxy_headers: config.trust_proxy_headers,
             request_timeout: config.request_timeout,
+            shutdown_grace: config.shutdown_grace,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What a conversation waits for from the user, kept on the conversation row so that any replica
-//! can take the next turn: a yes to a bulk deletion, or which of several matching tasks was meant.
+//! can take the next turn: a yes to a bulk change (deleting, completing or editing several tasks),
+//! or which of several matching tasks was meant.
 //!
-//! A confirmation is the server's, not the model's: the deletions are held, the user is asked in
+//! A confirmation is the server's, not the model's: the changes are held, the user is asked in
 //! words the server writes (listing the tasks), and only a plain "yes" on the next turn runs them.
 //! Neither a model nor text inside a task can answer it.
 
@@ -15,11 +16,24 @@ pub const EXPIRES_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Pending {
-    /// Deleting these tasks waits for a yes.
-    Confirm { task_ids: Vec<i64>, asked_at: DateTime<Utc> },
+    /// Deleting these tasks, and making these other changes, waits for a yes.
+    Confirm {
+        task_ids: Vec<i64>,
+        /// Held changes other than deletions. Absent in questions stored before they were held.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<HeldChange>,
+        asked_at: DateTime<Utc>,
+    },
     /// Several tasks matched; `tool` with `arguments` (and the chosen `task_id`) runs once the
     /// user says which.
     Choose { tool: String, arguments: Value, candidates: Vec<i64>, asked_at: DateTime<Utc> },
+}
+
+/// A held change to one task: the tool and its arguments, naming the task by `task_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldChange {
+    pub tool: String,
+    pub arguments: Value,
 }
 
 impl Pending {
@@ -197,8 +211,11 @@ mod tests {
     #[test]
     fn questions_round_trip_and_expire() {
         let now = Utc::now();
-        let p = Pending::Confirm { task_ids: vec![1, 2], asked_at: now };
+        let p = Pending::Confirm { task_ids: vec![1, 2], changes: vec![], asked_at: now };
         assert_eq!(Pending::from_value(p.to_value()), Some(p.clone()));
+        let change = HeldChange { tool: "update_task".into(), arguments: serde_json::json!({"task_id": 3}) };
+        let with_changes = Pending::Confirm { task_ids: vec![], changes: vec![change], asked_at: now };
+        assert_eq!(Pending::from_value(with_changes.to_value()), Some(with_changes));
         assert_eq!(p.to_value()["kind"], "confirm");
         assert!(!p.is_expired(now + chrono::Duration::minutes(9)));
         assert!(p.is_expired(now + chrono::Duration::minutes(11)));

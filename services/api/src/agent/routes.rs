@@ -3,26 +3,29 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::pending::Pending;
-use super::{Action, TurnContext, llm, take_turn};
+use super::{Action, Draining, TurnContext, TurnWrites, llm, take_turn};
 use crate::auth::CurrentUser;
 use crate::conversations::{MAX_MESSAGES, NewMessage, store};
 use crate::error::ApiError;
 use crate::http::extract::JsonBody;
+use crate::rate_limit::WriteBudget;
 use crate::state::AppState;
 
 /// Longest message accepted, in characters: a paragraph or two of instructions.
 pub const MESSAGE_MAX_CHARS: usize = 4000;
-/// Most messages one turn can store: the user's, each round's call step and results, the reply.
-const MAX_TURN_MESSAGES: i64 = 2 + (llm::MAX_ROUNDS * (1 + llm::MAX_CALLS_PER_ROUND)) as i64;
+/// Most messages one turn can store: the user's, each round's call step and results (the calls
+/// run and one error standing for any beyond them), the reply.
+const MAX_TURN_MESSAGES: i64 = 2 + (llm::MAX_ROUNDS * (2 + llm::MAX_CALLS_PER_ROUND)) as i64;
 // A conversation holds many turns before it rolls over.
 const _: () = assert!(MAX_TURN_MESSAGES < MAX_MESSAGES / 4);
-/// Time kept back from the request timeout, so a turn ends with its own answer (and its actions
-/// stored) rather than being cut off by the server's 503.
+/// Time kept back from the request timeout (and from the shutdown grace period), so a turn ends
+/// with its own answer (and its actions stored) rather than being cut off by the server's 503 or
+/// by the end of the process.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 const CONVERSATION_TITLE_CHARS: usize = 80;
 
@@ -39,13 +42,14 @@ pub struct ChatReply {
     conversation_id: i64,
     reply: String,
     actions: Vec<Action>,
-    /// The reply asks the user to confirm a bulk deletion; "yes" runs it.
+    /// The reply asks the user to confirm a bulk deletion or change; "yes" runs it.
     awaiting_confirmation: bool,
 }
 
 pub async fn chat(
     State(state): State<AppState>,
     CurrentUser(owner): CurrentUser,
+    Extension(writes): Extension<WriteBudget>,
     JsonBody(body): JsonBody<ChatBody>,
 ) -> Result<Json<ChatReply>, ApiError> {
     let started = Instant::now();
@@ -79,6 +83,11 @@ pub async fn chat(
         owner,
         deadline: started + state.request_timeout.saturating_sub(DEADLINE_MARGIN),
         now: chrono::Utc::now(),
+        writes: TurnWrites::new(Some(writes)),
+        draining: Draining::new(
+            state.lifecycle.clone(),
+            state.shutdown_grace.saturating_sub(DEADLINE_MARGIN),
+        ),
     };
     let mut turn = take_turn(&state.agent, &ctx, &history, pending, &message).await?;
     if rolled_over {

@@ -47,9 +47,6 @@ pub async fn login(
 ) -> Result<Json<AuthResponse>, ApiError> {
     // An address that cannot exist gets the same answer as a wrong password.
     let email = Email::parse(&body.email).map_err(|_| ApiError::InvalidCredentials)?;
-    // Guessing one account's password from many addresses is limited here; the per-IP limit
-    // in front of this handler cannot see that.
-    state.limiter.check(Scope::LoginPerAccount, email.as_str()).map_err(ApiError::RateLimited)?;
     let found = users::find_for_login(&state.db, &email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
@@ -61,7 +58,15 @@ pub async fn login(
             let token = state.tokens.issue(user.user_id())?;
             Ok(Json(AuthResponse { token, user }))
         }
-        _ => Err(ApiError::InvalidCredentials),
+        // Only failures count against the account: charging every attempt would let anyone who
+        // knows an address keep its owner out by failing on purpose, and a correct password is
+        // never refused on the account's budget (the per-IP limit in front still applies). Wrong
+        // guesses at one account from many addresses, which the per-IP limit cannot see, get 429
+        // once the account's budget of failures is spent.
+        _ => {
+            state.limiter.check(Scope::LoginPerAccount, email.as_str()).map_err(ApiError::RateLimited)?;
+            Err(ApiError::InvalidCredentials)
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Conversation persistence, scoped to an owner like the task store.
 
+use std::borrow::Cow;
+
 use sqlx::types::Json;
 
 use super::{Conversation, Message, NewMessage, Role};
@@ -225,7 +227,7 @@ pub async fn record_turn(
         .bind(conversation_id)
         .bind(owner.0)
         .bind(now)
-        .bind(pending.map(Json))
+        .bind(pending.map(|p| Json(json_without_nul(p.clone()))))
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -250,18 +252,40 @@ pub async fn record_turn(
     Ok(true)
 }
 
-type MessageColumns<'a> = (Role, &'a str, Option<Json<serde_json::Value>>, Option<&'a str>);
+type MessageColumns<'a> = (Role, Cow<'a, str>, Option<Json<serde_json::Value>>, Option<Cow<'a, str>>);
 
-/// What a turn stores in each column: an empty tool-call list is stored as none.
+/// What a turn stores in each column: an empty tool-call list is stored as none. Without NULs:
+/// a model's text and tool calls may hold U+0000, which Postgres refuses in TEXT and JSONB (the
+/// whole turn, tools already run, would fail to be recorded), and which no reader needs.
 fn columns_of(message: &NewMessage) -> MessageColumns<'_> {
     match message {
-        NewMessage::User { content } => (Role::User, content, None, None),
+        NewMessage::User { content } => (Role::User, without_nul(content), None, None),
         NewMessage::Assistant { content, tool_calls } => (
             Role::Assistant,
-            content,
-            (!tool_calls.is_empty()).then(|| Json(serde_json::Value::Array(tool_calls.clone()))),
+            without_nul(content),
+            (!tool_calls.is_empty())
+                .then(|| Json(json_without_nul(serde_json::Value::Array(tool_calls.clone())))),
             None,
         ),
-        NewMessage::Tool { tool_call_id, content } => (Role::Tool, content, None, Some(tool_call_id)),
+        NewMessage::Tool { tool_call_id, content } => {
+            (Role::Tool, without_nul(content), None, Some(without_nul(tool_call_id)))
+        }
+    }
+}
+
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') { Cow::Owned(text.replace('\0', "")) } else { Cow::Borrowed(text) }
+}
+
+/// Every string of `value`, keys included, without NULs.
+fn json_without_nul(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
+        Value::Array(items) => Value::Array(items.into_iter().map(json_without_nul).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter().map(|(k, v)| (without_nul(&k).into_owned(), json_without_nul(v))).collect(),
+        ),
+        other => other,
     }
 }

@@ -5,6 +5,7 @@
 //! [`on_pool!`], which expands it once per backend.
 
 mod timestamp;
+mod unicode_lower;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -139,6 +140,13 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(*max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // Search compares Unicode-lower-cased text, as on Postgres.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            let mut handle = conn.lock_handle().await?;
+                            unicode_lower::register(handle.as_raw_handle())
+                        })
+                    })
                     .connect_with(options)
                     .await
                     .map_err(DbError::Connect)?;

@@ -103,7 +103,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(ApiError::internal)?;
+        // Whatever the segment fails on (bytes that are not UTF-8, say, from `%FF`), it cannot
+        // name a row either: the same 404 as an id that does not exist, never a 500.
+        let Ok(Path(raw)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Err(ApiError::NotFound("no resource with this id"));
+        };
         raw.parse::<i64>()
             .ok()
             .filter(|id| *id > 0)

@@ -56,7 +56,9 @@ pub async fn list(
         StatusFilter::Completed => Some(true),
     };
     let pattern = filter.search.as_deref().map(like_pattern);
-    // `lower()` on both sides: Postgres `LIKE` is case-sensitive and SQLite has no `ILIKE`.
+    // `lower()` on both sides: Postgres `LIKE` is case-sensitive and SQLite has no `ILIKE`. The
+    // pattern is lower-cased by Unicode rules; so is the column (SQLite connections get a Unicode
+    // `lower()`, see db::unicode_lower), so "Ö" finds "ö" on both databases.
     macro_rules! filters {
         () => {
             " FROM tasks WHERE user_id = $1 AND ($2 IS NULL OR completed = $2) \

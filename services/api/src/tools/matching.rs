@@ -26,16 +26,43 @@ pub enum Match {
 /// equal to the query wins over titles that merely contain it. When `completed` is given, tasks in
 /// that state are preferred (completing looks at pending tasks first) but others still match.
 ///
-/// Candidates are the 100 newest tasks containing the query's longest word.
+/// Candidates are the 100 newest tasks containing the query's longest word, and beyond them any
+/// task whose title is exactly the query (looked for page by page, up to [`MAX_SCANNED`] tasks):
+/// a title typed out in full is found however old the task is.
 pub async fn find_by_title(
     db: &Db,
     owner: UserId,
     words: &str,
     completed: Option<bool>,
 ) -> Result<Match, sqlx::Error> {
+    Ok(find_by_title_covered(db, owner, words, completed).await?.0)
+}
+
+/// How many tasks a title search compared in full: the newest `compared` of the `total` tasks
+/// that contain the query's longest word (older ones were checked for an exact title only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Coverage {
+    pub compared: i64,
+    pub total: i64,
+}
+
+impl Coverage {
+    pub fn is_partial(&self) -> bool {
+        self.total > self.compared
+    }
+}
+
+/// [`find_by_title`], also saying how much of the owner's list it compared, so that a reply can
+/// say when not every task was looked at.
+pub async fn find_by_title_covered(
+    db: &Db,
+    owner: UserId,
+    words: &str,
+    completed: Option<bool>,
+) -> Result<(Match, Coverage), sqlx::Error> {
     let query = significant_words(words);
     let Some(longest) = query.iter().max_by_key(|w| w.chars().count()) else {
-        return Ok(Match::None);
+        return Ok((Match::None, Coverage::default()));
     };
     // Narrow in the database by the word's start, so "eggs" also reaches "egg" and "groceries"
     // "grocery"; `choose` then decides on whole words.
@@ -46,12 +73,27 @@ pub async fn find_by_title(
     };
     let stem: String = longest.chars().take(keep).collect();
     let Ok(filter) = TaskFilter::new(StatusFilter::All, Some(&stem)) else {
-        return Ok(Match::None);
+        return Ok((Match::None, Coverage::default()));
     };
     let page = PageRequest::new(Some(MAX_LIMIT), None).expect("a valid page");
-    let candidates = store::list(db, owner, &filter, page).await?.items;
-    Ok(choose(&query, candidates, completed))
+    let first = store::list(db, owner, &filter, page).await?;
+    let mut candidates = first.items;
+    let coverage = Coverage { compared: candidates.len() as i64, total: first.total };
+    let mut offset = candidates.len() as i64;
+    while offset < first.total.min(MAX_SCANNED) {
+        let page = PageRequest { limit: MAX_LIMIT, offset };
+        let items = store::list(db, owner, &filter, page).await?.items;
+        if items.is_empty() {
+            break;
+        }
+        offset += items.len() as i64;
+        candidates.extend(items.into_iter().filter(|task| significant_words(&task.title) == query));
+    }
+    Ok((choose(&query, candidates, completed), coverage))
 }
+
+/// Most tasks [`find_by_title`] reads when looking for an exact title beyond the newest page.
+pub const MAX_SCANNED: i64 = 10_000;
 
 /// The decision of [`find_by_title`], apart from the database.
 fn choose(query: &[String], candidates: Vec<Task>, completed: Option<bool>) -> Match {

@@ -26,7 +26,8 @@ pub struct ToolSpec {
     pub parameters: fn() -> Value,
     /// Reads only (MCP `readOnlyHint`).
     pub read_only: bool,
-    /// Removes data (MCP `destructiveHint`); bulk use of it needs the user's confirmation.
+    /// Removes or overwrites data (MCP `destructiveHint`): MCP clients ask their user before
+    /// running it, as the chat agent asks before bulk changes.
     pub destructive: bool,
 }
 
@@ -99,7 +100,8 @@ pub const TOOLS: [ToolSpec; 5] = [
     },
     ToolSpec {
         name: UPDATE_TASK,
-        description: "Rename one of the user's tasks or change its description.",
+        description: "Rename one of the user's tasks or change its description. Changing more \
+                      than one task in a turn waits for the user's confirmation, which the app asks for.",
         parameters: || {
             json!({
                 "type": "object",
@@ -114,7 +116,8 @@ pub const TOOLS: [ToolSpec; 5] = [
             })
         },
         read_only: false,
-        destructive: false,
+        // Overwrites the title or description: nothing keeps the old text.
+        destructive: true,
     },
     ToolSpec {
         name: DELETE_TASK,
@@ -454,6 +457,12 @@ pub fn ambiguous(words: &str, tasks: &[Task]) -> Value {
     result
 }
 
+/// Whether the tool changes or removes an existing task (adding one changes nothing that was
+/// there; listing changes nothing).
+pub fn changes_a_task(name: &str) -> bool {
+    matches!(name, COMPLETE_TASK | UPDATE_TASK | DELETE_TASK)
+}
+
 /// `Some(message)` if a tool result reports a failure.
 pub fn result_error(result: &Value) -> Option<&str> {
     result.get("error").map(|e| e.get("message").and_then(Value::as_str).unwrap_or("failed"))
@@ -555,7 +564,7 @@ mod tests {
                 extra["owner"] = json!(1);
                 assert!(ToolCall::parse(tool.name, &extra).is_err(), "{}", tool.name);
             }
-            assert_eq!(tool.destructive, tool.name == DELETE_TASK);
+            assert_eq!(tool.destructive, [UPDATE_TASK, DELETE_TASK].contains(&tool.name), "{}", tool.name);
             assert_eq!(tool.read_only, tool.name == LIST_TASKS);
         }
     }

@@ -459,3 +459,101 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn one_message_changes_at_most_twenty_tasks(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let task = app.create_task(&user, "buy milk").await;
+        let id = task["id"].as_i64().unwrap();
+        let ids: Vec<String> = (id..id + 900).map(|n| n.to_string()).collect();
+        for verb in ["mark", "delete"] {
+            let message = if verb == "mark" { format!("mark {} done", ids.join(" ")) } else { format!("delete {}", ids.join(" ")) };
+            let reply = app.say(&user, &message, None).await;
+            assert!(reply["reply"].as_str().unwrap().contains("at most 20 per message"), "{reply}");
+            assert_eq!(reply["actions"], json!([]), "nothing was tried");
+        }
+        assert_eq!(app.task_state(&user).await, [("buy milk".to_owned(), false)]);
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn each_change_of_a_chat_turn_is_charged_to_the_write_budget(db) {
+        let app = TestApp::spawn_with(&db, &[("RATE_LIMIT_WRITES_PER_MINUTE", "6")]).await;
+        let user = app.new_user().await;
+        let mut ids = Vec::new();
+        for title in ["a1", "a2", "a3", "a4"] {
+            ids.push(app.create_task(&user, title).await["id"].as_i64().unwrap().to_string());
+        }
+        // Four writes spent; the chat request takes the fifth, which pays for its first change,
+        // the second change takes the last one, and the third is refused: the fourth is not tried.
+        let reply = app.say(&user, &format!("mark {} done", ids.join(" ")), None).await;
+        let actions = reply["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 3, "{reply}");
+        assert_eq!(actions[2]["result"]["error"]["code"], "rate_limited", "{reply}");
+        assert!(reply["reply"].as_str().unwrap().contains("limit of task changes per minute"), "{reply}");
+        let done = app.task_state(&user).await.into_iter().filter(|(_, done)| *done).count();
+        assert_eq!(done, 2);
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn a_turn_with_nul_characters_is_stored_without_them(db) {
+        use todo_api::auth::UserId;
+        use todo_api::conversations::{NewMessage, store};
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let chat = app.say(&user, "hello", None).await["conversation_id"].as_i64().unwrap();
+        let call = json!({"id": "call_\u{0}1", "type": "function", "function": {"name": "list_tasks", "arguments": "{}\u{0}"}});
+        let turn = [
+            NewMessage::Assistant { content: "a\u{0}b".into(), tool_calls: vec![call] },
+            NewMessage::Tool { tool_call_id: "call_\u{0}1".into(), content: "{}\u{0}".into() },
+        ];
+        let pending = json!({"kind": "none\u{0}"});
+        assert!(store::record_turn(&app.state.db, UserId(user.id), chat, &turn, Some(&pending)).await.unwrap());
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages"), &user.token).await;
+        let items = stored["items"].as_array().unwrap();
+        let n = items.len();
+        assert_eq!(items[n - 2]["content"], "ab");
+        assert_eq!(items[n - 2]["tool_calls"][0]["id"], "call_1");
+        assert_eq!(items[n - 2]["tool_calls"][0]["function"]["arguments"], "{}");
+        assert_eq!((&items[n - 1]["tool_call_id"], &items[n - 1]["content"]), (&json!("call_1"), &json!("{}")));
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn titles_are_found_beyond_the_newest_hundred_and_delete_all_says_what_it_covers(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let oldest = app.create_task(&user, "milk").await["id"].as_i64().unwrap();
+        let mut newer = Vec::new();
+        for i in 0..104 {
+            newer.push(app.create_task(&user, &format!("buy milk {i}")).await["id"].as_i64().unwrap());
+        }
+        // The exact title is older than the newest 100 tasks that mention milk.
+        let done = app.say(&user, "mark milk done", None).await;
+        assert_eq!(done["reply"], "Marked \u{201c}milk\u{201d} as done.", "{done}");
+        assert_eq!(done["actions"][0]["result"]["id"], oldest);
+        // Words that fit many tasks: the question says it compared only the newest of them.
+        let asked = app.say(&user, "mark buy milk done", None).await;
+        let question = asked["reply"].as_str().unwrap();
+        assert!(question.contains("Which one"), "{question}");
+        assert!(question.contains("the newest 100 of your 105 tasks with those words"), "{question}");
+
+        for id in &newer {
+            app.patch(&format!("/api/tasks/{id}"), &user.token, json!({"completed": true})).await;
+        }
+        let asked = app.say(&user, "delete all completed tasks", None).await;
+        assert_eq!(asked["awaiting_confirmation"], true, "{asked}");
+        let question = asked["reply"].as_str().unwrap();
+        assert!(question.starts_with("That would delete 100 tasks"), "{question}");
+        assert!(question.contains("the newest 100 of your 105 completed tasks"), "{question}");
+        let yes = app.say(&user, "yes", asked["conversation_id"].as_i64()).await;
+        assert_eq!(yes["actions"].as_array().unwrap().len(), 100, "{yes}");
+        assert_eq!(app.task_state(&user).await.len(), 5);
+        app.stop().await;
+    }
+);

@@ -42,6 +42,10 @@ backend_test!(
             case(Method::POST, &task_path, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "not allowed"),
             case(Method::GET, "/api/tasks/not-a-number", StatusCode::NOT_FOUND, "not_found", "id"),
             case(Method::GET, "/api/tasks/99999999999999999999", StatusCode::NOT_FOUND, "not_found", "id"),
+            // Not UTF-8 once decoded: still just an id that names nothing.
+            case(Method::GET, "/api/tasks/%FF", StatusCode::NOT_FOUND, "not_found", "id"),
+            case(Method::DELETE, "/api/tasks/%C3%28", StatusCode::NOT_FOUND, "not_found", "id"),
+            case(Method::GET, "/api/conversations/%FF/messages", StatusCode::NOT_FOUND, "not_found", "id"),
             case(Method::GET, "/api/tasks?limit=abc", StatusCode::UNPROCESSABLE_ENTITY, "validation_error", "limit"),
             Case { content_type: Some("application/json"), body: Some("{\"title\": "), ..case(Method::POST, "/api/tasks", StatusCode::BAD_REQUEST, "bad_request", "malformed JSON") },
             Case { content_type: Some("application/json"), body: Some("{\"title\": \"a\"} trailing"), ..case(Method::POST, "/api/tasks", StatusCode::BAD_REQUEST, "bad_request", "malformed JSON") },

@@ -125,6 +125,36 @@ backend_test!(
 );
 
 backend_test!(
+    async fn failed_logins_for_an_account_do_not_lock_its_owner_out(db) {
+        let app = TestApp::spawn_with(
+            &db,
+            &[("RATE_LIMIT_AUTH_PER_MINUTE", "2"), ("TRUST_PROXY_HEADERS", "true")],
+        )
+        .await;
+        let owner = app.new_user().await;
+        let login_from = |ip: &'static str, password: &'static str| {
+            let request = app
+                .client
+                .post(app.url("/api/auth/login"))
+                .header("x-forwarded-for", ip)
+                .json(&json!({"email": owner.email, "password": password}));
+            async move { request.send().await.unwrap().status() }
+        };
+        // Successes do not count against the account.
+        for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+            assert_eq!(login_from(ip, PASSWORD).await, StatusCode::OK, "{ip}");
+        }
+        // An attacker spends the account's budget of failures from many addresses...
+        assert_eq!(login_from("203.0.113.1", "wrong password").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login_from("203.0.113.2", "wrong password").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login_from("203.0.113.3", "wrong password").await, StatusCode::TOO_MANY_REQUESTS);
+        // ...and the owner, with the right password, still gets in.
+        assert_eq!(login_from("198.51.100.4", PASSWORD).await, StatusCode::OK);
+        app.stop().await;
+    }
+);
+
+backend_test!(
     async fn bursts_of_writes_are_limited_per_user(db) {
         let app = TestApp::spawn_with(&db, &[("RATE_LIMIT_WRITES_PER_MINUTE", "3")]).await;
         let alice = app.new_user().await;

@@ -276,13 +276,26 @@ backend_test!(
         assert_eq!(reply["actions"].as_array().unwrap().len(), 6);
         assert!(reply["reply"].as_str().unwrap().contains("stopped after 6 steps"), "{reply}");
 
-        // More than 10 calls in one reply: the rest are answered with an error, not run.
+        // More than 10 calls in one reply: the rest are not run, and one error answers for all.
         let many: Vec<(&str, Value)> = (0..12).map(|i| ("add_task", json!({"title": format!("t{i}")}))).collect();
         llm.push([tool_calls(&many), text("Done.")]);
         let reply = app.say(&user, "add twelve", None).await;
-        let errors = reply["actions"].as_array().unwrap().iter().filter(|a| a["result"]["error"]["code"] == "too_many_calls").count();
-        assert_eq!(errors, 2);
+        let errors: Vec<_> = reply["actions"].as_array().unwrap().iter().filter(|a| a["result"]["error"]["code"] == "too_many_calls").collect();
+        assert_eq!(errors.len(), 1, "{reply}");
+        assert!(errors[0]["result"]["error"]["message"].as_str().unwrap().contains("the 1 after it"), "{reply}");
         assert_eq!(app.task_state(&user).await.len(), 10);
+
+        // Thousands of calls in one reply store and re-send no more than that.
+        let flood: Vec<(&str, Value)> = (0..5000).map(|_| ("list_tasks", json!({"status": "all"}))).collect();
+        llm.push([tool_calls(&flood), text("Listed.")]);
+        let reply = app.say(&user, "list a lot", None).await;
+        assert_eq!(reply["actions"].as_array().unwrap().len(), 11);
+        let sent = messages_of(&llm.received().last().unwrap().body).clone();
+        assert_eq!(sent.iter().filter(|m| m["role"] == "tool").count(), 11);
+        assert_eq!(sent.last().unwrap()["tool_call_id"], "call_10");
+        let chat = reply["conversation_id"].as_i64().unwrap();
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages?limit=100"), &user.token).await;
+        assert_eq!(stored["items"].as_array().unwrap().len(), 1 + 1 + 11 + 1);
         app.stop().await;
     }
 );
@@ -432,6 +445,154 @@ backend_test!(
         assert_eq!(said["actions"].as_array().unwrap().len(), 1, "only the listing ran");
         assert_eq!(offline.task_state(&victim).await.len(), 2);
         offline.stop().await;
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn each_tool_call_that_changes_tasks_is_charged_to_the_write_budget(db) {
+        let many: Vec<(&str, Value)> = (0..5).map(|i| ("add_task", json!({"title": format!("t{i}")}))).collect();
+        let llm = ScriptedLlm::start(vec![tool_calls(&many), text("Done.")]).await;
+        let app = spawn(&db, &llm, &[("RATE_LIMIT_WRITES_PER_MINUTE", "3")]).await;
+        let user = app.new_user().await;
+        // The request takes one write and pays for the first call; two more calls take the rest
+        // of the minute's three, and the model is told the other two were refused.
+        let reply = app.say(&user, "add five", None).await;
+        let codes: Vec<_> = reply["actions"].as_array().unwrap().iter().map(|a| a["result"]["error"]["code"].clone()).collect();
+        assert_eq!(codes, [Value::Null, Value::Null, Value::Null, json!("rate_limited"), json!("rate_limited")], "{reply}");
+        assert_eq!(app.task_state(&user).await.len(), 3);
+        let sent = messages_of(&llm.received()[1].body).clone();
+        let last = sent.last().unwrap()["content"].as_str().unwrap();
+        assert!(last.contains("limit of task changes per minute"), "{last}");
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn changes_to_several_tasks_by_the_scripted_model_wait_for_the_users_yes(db) {
+        let llm = ScriptedLlm::start(vec![]).await;
+        let app = spawn(&db, &llm, &[]).await;
+        let user = app.new_user().await;
+        let mut ids = Vec::new();
+        for title in ["a", "b", "c"] {
+            ids.push(app.create_task(&user, title).await["id"].as_i64().unwrap());
+        }
+        // A model steered by a task's text completes and renames everything it sees.
+        llm.push([tool_calls(&[
+            ("complete_task", json!({"task_id": ids[0]})),
+            ("complete_task", json!({"title": "b"})),
+            ("update_task", json!({"task_id": ids[2], "title": "pwned"})),
+        ])]);
+        let asked = app.say(&user, "tidy up", None).await;
+        assert_eq!(asked["awaiting_confirmation"], true, "{asked}");
+        assert_eq!(asked["actions"], json!([]));
+        let question = asked["reply"].as_str().unwrap();
+        assert!(question.starts_with("That would make 3 changes"), "{question}");
+        assert!(question.contains(&format!("rename #{} \u{201c}c\u{201d} to \u{201c}pwned\u{201d}", ids[2])), "{question}");
+        assert_eq!(llm.received().len(), 1, "the turn ends with the server's question");
+        let untouched = [("a".to_owned(), false), ("b".to_owned(), false), ("c".to_owned(), false)];
+        assert_eq!(app.task_state(&user).await, untouched);
+
+        // "no" changes nothing; asked again, "yes" runs exactly the held calls, without the model.
+        let chat = asked["conversation_id"].as_i64();
+        let no = app.say(&user, "no", chat).await;
+        assert!(no["reply"].as_str().unwrap().contains("didn't change anything"), "{no}");
+        assert_eq!(app.task_state(&user).await, untouched);
+        llm.push([tool_calls(&[
+            ("complete_task", json!({"task_id": ids[0]})),
+            ("complete_task", json!({"title": "b"})),
+            ("update_task", json!({"task_id": ids[2], "title": "renamed"})),
+        ])]);
+        app.say(&user, "tidy up", chat).await;
+        let yes = app.say(&user, "yes", chat).await;
+        assert_eq!(yes["actions"].as_array().unwrap().len(), 3, "{yes}");
+        assert_eq!(llm.received().len(), 2);
+        assert_eq!(
+            app.task_state(&user).await,
+            [("a".to_owned(), true), ("b".to_owned(), true), ("renamed".to_owned(), false)]
+        );
+
+        // One change runs at once; a second one in a later round of the same turn is held.
+        llm.push([
+            tool_calls(&[("complete_task", json!({"task_id": ids[2]}))]),
+            tool_calls(&[("update_task", json!({"task_id": ids[0], "description": "sneaky"}))]),
+        ]);
+        let split = app.say(&user, "finish c", chat).await;
+        assert_eq!(split["awaiting_confirmation"], true, "{split}");
+        assert_eq!(split["actions"].as_array().unwrap().len(), 1);
+        assert!(split["reply"].as_str().unwrap().contains("change the description of"), "{split}");
+        let (_, a) = app.get(&format!("/api/tasks/{}", ids[0]), &user.token).await;
+        assert_eq!(a["description"], Value::Null);
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn nul_characters_from_the_model_are_dropped_before_the_turn_is_stored(db) {
+        let llm = ScriptedLlm::start(vec![
+            Step::Reply(json!({"choices": [{"message": {"role": "assistant", "content": "on it\u{0}", "tool_calls": [
+                {"id": "call_\u{0}a", "type": "function", "function": {"name": "add_task", "arguments": "{\"title\": \"milk\"}\u{0}"}},
+                {"id": "call_b", "type": "function", "function": {"name": "add_\u{0}task", "arguments": "{\"title\": \"a\\u0000b\"}"}}
+            ]}}]})),
+            text("Added \u{0}milk."),
+        ])
+        .await;
+        let app = spawn(&db, &llm, &[]).await;
+        let user = app.new_user().await;
+        let (status, reply) = app.chat(&user, "add milk", None).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        assert_eq!(reply["reply"], "Added milk.");
+        assert_eq!(app.task_state(&user).await, [("milk".to_owned(), false)]);
+        let chat = reply["conversation_id"].as_i64().unwrap();
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages"), &user.token).await;
+        fn has_nul(v: &Value) -> bool {
+            match v {
+                Value::String(s) => s.contains('\0'),
+                Value::Array(items) => items.iter().any(has_nul),
+                Value::Object(map) => map.values().any(has_nul),
+                _ => false,
+            }
+        }
+        assert!(!has_nul(&stored), "{stored}");
+        assert_eq!(stored["items"].as_array().unwrap().len(), 5, "{stored}");
+        assert_eq!(stored["items"][1]["tool_calls"][0]["id"], "call_a");
+        assert_eq!(stored["items"][1]["content"], "on it");
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn a_turn_in_flight_at_shutdown_stops_calling_the_model_and_is_recorded(db) {
+        use crate::helpers::eventually;
+        use todo_api::Shutdown;
+        let llm = ScriptedLlm::start(vec![
+            tool_calls(&[("add_task", json!({"title": "buy milk"}))]),
+            // Longer than the grace period: the turn must not wait for it.
+            Step::Slow(Duration::from_secs(20), Box::new(text("Added."))),
+        ])
+        .await;
+        let app = spawn(&db, &llm, &[("LLM_TIMEOUT_SECS", "25"), ("SHUTDOWN_GRACE_SECS", "3")]).await;
+        let user = app.new_user().await;
+        let request = app.client.post(app.url("/api/chat")).bearer_auth(&user.token).json(&json!({"message": "add milk"}));
+        let turn = tokio::spawn(async move { request.send().await });
+        assert!(eventually(Duration::from_secs(10), || async { llm.received().len() == 2 }).await, "the second round started");
+        let started = Instant::now();
+        assert_eq!(app.stop().await, Shutdown::Drained, "the turn ended within the grace period");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+        let response = turn.await.unwrap().expect("the turn was answered, not cut off");
+        assert_eq!(response.status(), StatusCode::OK);
+        let reply: Value = response.json().await.unwrap();
+        let text = reply["reply"].as_str().unwrap();
+        assert!(text.contains("added \u{201c}buy milk\u{201d}") && text.contains("server is restarting"), "{text}");
+        assert_eq!(llm.received().len(), 2, "no further model call");
+
+        // Recorded: the next process shows the whole turn.
+        let app = TestApp::spawn(&db).await;
+        let chat = reply["conversation_id"].as_i64().unwrap();
+        let (_, stored) = app.get(&format!("/api/conversations/{chat}/messages"), &user.token).await;
+        let roles: Vec<_> = stored["items"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "assistant"]);
         app.stop().await;
     }
 );

@@ -46,6 +46,9 @@ backend_test!(
                 assert_eq!(annotations.destructive_hint, Some(spec.destructive), "{}", spec.name);
                 assert_eq!(annotations.read_only_hint, Some(spec.read_only), "{}", spec.name);
             }
+            // Renaming overwrites what was there: clients should ask first, as for deleting.
+            let destructive: Vec<&str> = tools.iter().filter(|t| t.annotations.as_ref().unwrap().destructive_hint == Some(true)).map(|t| t.name.as_ref()).collect();
+            assert_eq!(destructive, ["update_task", "delete_task"]);
 
             let title = format!("added over {path}");
             let result = client

@@ -217,3 +217,24 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn search_ignores_the_case_of_letters_beyond_ascii(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let t = &user.token;
+        let upper = app.create_task(&user, "Ölwechsel beim Händler").await["id"].clone();
+        let (_, lower) = app.post("/api/tasks", t, json!({"title": "call Zoë", "description": "about the ölwechsel"})).await;
+        let titles = |page: &Value| -> Vec<Value> { page["items"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect() };
+        for q in ["%C3%B6lwechsel", "%C3%96LWECHSEL", "%C3%96lWechsel"] {
+            let (status, found) = app.get(&format!("/api/tasks?q={q}"), t).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(titles(&found), [lower["id"].clone(), upper.clone()], "{q}: {found}");
+        }
+        let (_, found) = app.get("/api/tasks?q=H%C3%84NDLER", t).await;
+        assert_eq!(titles(&found), [upper], "{found}");
+        let (_, found) = app.get("/api/tasks?q=ZO%C3%8B", t).await;
+        assert_eq!(titles(&found), [lower["id"].clone()], "{found}");
+        app.stop().await;
+    }
+);

@@ -436,10 +436,14 @@ fn backoff(attempt: u32) -> Duration {
     base.mul_f64(factor)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by these APIs).
+/// `Retry-After` in seconds (the HTTP-date form is not used by these APIs). Any wait longer than
+/// [`MAX_RETRY_AFTER`] is not waited for, so longer ones (up to `1e20`, which no `Duration` or
+/// `Instant` holds) are all read as just over it: never a panic, never a retry.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let too_long = MAX_RETRY_AFTER + Duration::from_secs(1);
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    let seconds = value.parse::<f64>().ok().filter(|s| !s.is_nan() && *s >= 0.0)?;
+    Some(Duration::try_from_secs_f64(seconds).map_or(too_long, |wait| wait.min(too_long)))
 }
 
 /// `{"error": {"message": ...}}`, the OpenAI error shape most compatible servers copy; some
@@ -516,6 +520,17 @@ mod tests {
         headers.insert(RETRY_AFTER, "2".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
         headers.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+        // Waits beyond any Duration are read as too long to wait for, not as a panic.
+        for huge in ["1e20", "inf", "3600"] {
+            headers.insert(RETRY_AFTER, huge.parse().unwrap());
+            let wait = retry_after(&headers).unwrap();
+            assert!(
+                wait > MAX_RETRY_AFTER && wait <= MAX_RETRY_AFTER + Duration::from_secs(1),
+                "{huge}: {wait:?}"
+            );
+        }
+        headers.insert(RETRY_AFTER, "-1".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
 

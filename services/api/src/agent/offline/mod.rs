@@ -16,8 +16,9 @@ use super::{Executed, Turn, TurnContext, TurnLog, confirmation_question, existin
 use crate::error::ApiError;
 use crate::page::{MAX_LIMIT, PageRequest};
 use crate::tasks::{StatusFilter, Task, TaskFilter, store};
+use crate::tools::matching::{Coverage, find_by_title_covered};
 use crate::tools::matching::{same_word, significant_words};
-use crate::tools::{self, Match, ToolCall, find_by_title};
+use crate::tools::{self, Match, ToolCall};
 
 const EXAMPLES: &str = "For example:\n\
     \u{2022} add buy oat milk (or: remind me to call mom tomorrow)\n\
@@ -28,6 +29,9 @@ const EXAMPLES: &str = "For example:\n\
 
 /// Tasks shown in a list reply; the rest are counted.
 const LIST_SHOWN: usize = 20;
+/// Most task ids one message may name ("mark 1 2 3 done"): a message is one request, and
+/// hundreds of changes from it would be write amplification.
+pub const MAX_IDS_PER_MESSAGE: usize = 20;
 
 pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiError> {
     let mut log = TurnLog::default();
@@ -85,17 +89,27 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
         Intent::DeleteAll { status } => {
             let filter = TaskFilter { status, search: None };
             let page = PageRequest::new(Some(MAX_LIMIT), None).expect("a valid page");
-            let tasks = store::list(ctx.db, ctx.owner, &filter, page).await?.items;
-            let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+            let listed = store::list(ctx.db, ctx.owner, &filter, page).await?;
+            let ids: Vec<i64> = listed.items.iter().map(|t| t.id).collect();
+            let which = match status {
+                StatusFilter::All => "",
+                StatusFilter::Pending => "pending ",
+                StatusFilter::Completed => "completed ",
+            };
             if ids.is_empty() {
-                let which = match status {
-                    StatusFilter::All => "",
-                    StatusFilter::Pending => "pending ",
-                    StatusFilter::Completed => "completed ",
-                };
                 (format!("You have no {which}tasks, so there is nothing to delete."), None)
             } else {
-                delete_many(ctx, &mut log, &ids).await?
+                let (mut reply, pending) = delete_many(ctx, &mut log, &ids).await?;
+                // One question covers at most a page of tasks: say so, rather than let "all"
+                // read as all of them.
+                if listed.total > ids.len() as i64 {
+                    reply.push_str(&format!(
+                        " (That is the newest {} of your {} {which}tasks; ask again afterwards for the rest.)",
+                        ids.len(),
+                        listed.total
+                    ));
+                }
+                (reply, pending)
             }
         }
     };
@@ -138,48 +152,65 @@ async fn act(
     };
     match target {
         Ref::Id(id) => Ok((single(ctx, log, tool, with_id(id)).await?, None)),
+        Ref::Ids(ids) if ids.len() > MAX_IDS_PER_MESSAGE => Ok((
+            format!(
+                "That names {} tasks, but I change at most {MAX_IDS_PER_MESSAGE} per message, so I \
+                 changed nothing. Please send them in smaller groups.",
+                ids.len()
+            ),
+            None,
+        )),
         Ref::Ids(ids) if tool == tools::DELETE_TASK => delete_many(ctx, log, &ids).await,
         Ref::Ids(ids) => {
             let mut replies = Vec::new();
             for id in ids {
-                replies.push(single(ctx, log, tool, with_id(id)).await?);
+                let reply = single(ctx, log, tool, with_id(id)).await?;
+                replies.push(reply);
+                // Refused by the write budget: the rest would be refused too.
+                if log.actions().last().is_some_and(|a| super::is_rate_limited(&a.result)) {
+                    break;
+                }
             }
             Ok((replies.join(" "), None))
         }
-        Ref::Words(words) => match find_by_title(ctx.db, ctx.owner, &words, prefer_completed).await? {
-            Match::One(task) => {
-                let already = prefer_completed.is_some_and(|pending_wanted| task.completed != pending_wanted);
-                let reply = single(ctx, log, tool, with_id(task.id)).await?;
-                Ok(if already && tool == tools::COMPLETE_TASK {
-                    (
-                        format!(
-                            "\u{201c}{}\u{201d} was already {}.",
-                            task.title,
-                            if task.completed { "done" } else { "open" }
-                        ),
-                        None,
-                    )
-                } else {
-                    (reply, None)
-                })
+        Ref::Words(words) => {
+            match find_by_title_covered(ctx.db, ctx.owner, &words, prefer_completed).await? {
+                (Match::One(task), _) => {
+                    let already =
+                        prefer_completed.is_some_and(|pending_wanted| task.completed != pending_wanted);
+                    let reply = single(ctx, log, tool, with_id(task.id)).await?;
+                    Ok(if already && tool == tools::COMPLETE_TASK {
+                        (
+                            format!(
+                                "\u{201c}{}\u{201d} was already {}.",
+                                task.title,
+                                if task.completed { "done" } else { "open" }
+                            ),
+                            None,
+                        )
+                    } else {
+                        (reply, None)
+                    })
+                }
+                (Match::None, coverage) => Ok((
+                    format!(
+                        "I couldn't find a task matching \u{201c}{}\u{201d}{}. Say \u{201c}list\u{201d} to see your tasks.",
+                        significant_words(&words).join(" "),
+                        covered(coverage)
+                    ),
+                    None,
+                )),
+                (Match::Many(tasks), coverage) => {
+                    let pending = Pending::Choose {
+                        tool: tool.to_owned(),
+                        arguments,
+                        candidates: tasks.iter().map(|t| t.id).collect(),
+                        asked_at: ctx.now,
+                    };
+                    Ok((which_one(&words, &tasks) + &covered(coverage), Some(pending)))
+                }
             }
-            Match::None => Ok((
-                format!(
-                    "I couldn't find a task matching \u{201c}{}\u{201d}. Say \u{201c}list\u{201d} to see your tasks.",
-                    significant_words(&words).join(" ")
-                ),
-                None,
-            )),
-            Match::Many(tasks) => {
-                let pending = Pending::Choose {
-                    tool: tool.to_owned(),
-                    arguments,
-                    candidates: tasks.iter().map(|t| t.id).collect(),
-                    asked_at: ctx.now,
-                };
-                Ok((which_one(&words, &tasks), Some(pending)))
-            }
-        },
+        }
     }
 }
 
@@ -199,10 +230,26 @@ async fn delete_many(
             Ok((single(ctx, log, tools::DELETE_TASK, json!({"task_id": doomed[0].id})).await?, None))
         }
         _ => {
-            let pending =
-                Pending::Confirm { task_ids: doomed.iter().map(|t| t.id).collect(), asked_at: ctx.now };
+            let pending = Pending::Confirm {
+                task_ids: doomed.iter().map(|t| t.id).collect(),
+                changes: vec![],
+                asked_at: ctx.now,
+            };
             Ok((confirmation_question(&doomed), Some(pending)))
         }
+    }
+}
+
+/// When a title search compared only the newest tasks: which share of them, as in "looked at
+/// the newest 100 of 150 tasks with those words"; empty when it compared them all.
+fn covered(coverage: Coverage) -> String {
+    if coverage.is_partial() {
+        format!(
+            " (I looked at the newest {} of your {} tasks with those words; give the task's number to reach an older one)",
+            coverage.compared, coverage.total
+        )
+    } else {
+        String::new()
     }
 }
 
@@ -317,7 +364,7 @@ fn ordinal(text: &str, count: usize) -> Option<usize> {
 }
 
 /// One executed call in a sentence.
-fn describe_result(executed: &Executed) -> String {
+pub fn describe_result(executed: &Executed) -> String {
     let result = &executed.result;
     if let Some(error) = result.get("error") {
         let code = error.get("code").and_then(Value::as_str).unwrap_or("");
