@@ -24,7 +24,7 @@ export function createTasks() {
   // (the assistant acted, the connection came back) rebuilds the form without losing it.
   // `busy`: ids of tasks with a change in flight, whose controls stay disabled until it settles.
   // `generation` changes on reset (sign-out): answers to older requests must not toast or focus.
-  const state = {
+  const signedOut = () => ({
     filter: "all",
     q: "",
     items: [],
@@ -33,8 +33,8 @@ export function createTasks() {
     draft: null,
     loaded: false,
     busy: new Set(),
-    generation: 0,
-  };
+  });
+  const state = { ...signedOut(), generation: 0 };
   let inflight = null;
   let highlight = new Set();
 
@@ -430,17 +430,7 @@ export function createTasks() {
     },
     reset() {
       inflight?.abort();
-      Object.assign(state, {
-        filter: "all",
-        q: "",
-        items: [],
-        total: 0,
-        editing: null,
-        draft: null,
-        loaded: false,
-        busy: new Set(),
-        generation: state.generation + 1,
-      });
+      Object.assign(state, signedOut(), { generation: state.generation + 1 });
       el.search.value = "";
       el.addTitle.value = "";
       el.summary.textContent = "";
