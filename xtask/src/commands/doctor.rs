@@ -29,7 +29,7 @@ const HOST_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 ///
 /// Every tool with found/missing, version and minimum; whether docker's daemon or podman answers;
 /// the minikube profile's state; whether todo.local resolves; whether .env exists. Runs `<tool> --version` (or its equivalent) for cargo, docker, podman, minikube, helm, kubectl,
-/// kubectl-ai, kagent and `docker ai`; `docker version` / `podman info` to reach the engines; and
+/// kubectl-ai, kagent and `docker ai`; `docker version` / `podman image ls` to reach the engines; and
 /// `minikube status`. Changes nothing. Exits 0 when everything the target needs is present,
 /// non-zero with the fix for each problem otherwise.
 #[derive(clap::Args, Debug)]

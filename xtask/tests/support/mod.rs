@@ -168,7 +168,7 @@ impl World {
             .on("docker", &["version", "--format"], Reply::ok("28.2.2\n"))
             .on("docker", &["ai", "version"], Reply::ok("Docker AI Agent (Gordon) v1.9.11\n"))
             .on("podman", &["--version"], Reply::ok("podman version 4.3.1\n"))
-            .on("podman", &["info", "--format"], Reply::ok("4.3.1\n"))
+            .on("podman", &["image", "ls", "--quiet"], Reply::ok(""))
             .on("minikube", &["version", "--short"], Reply::ok("v1.34.0\n"))
             .on(
                 "minikube",
