@@ -28,8 +28,9 @@ WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and target dir between builds, so a one-line change recompiles
 # one crate, not the dependency tree (BuildKit and podman/buildah both honour them). They are
-# shared by both images' builds: cargo locks its build directory and package cache itself, and
-# buildah can leave a `sharing=locked` lock held after a failed build.
+# shared by both images' builds, which `cargo xtask containerize` runs one after the other: cargo
+# locks the target dir itself, but its registry lock lives in CARGO_HOME, outside the mount (and
+# buildah can leave a `sharing=locked` lock held after a failed build).
 RUN --mount=type=cache,id=todo-cargo-registry,target=/usr/local/cargo/registry \
     --mount=type=cache,id=todo-cargo-target,target=/src/target \
     cargo build --release --locked --package todo-api \

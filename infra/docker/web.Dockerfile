@@ -26,7 +26,7 @@ FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and target dir between builds (BuildKit and podman/buildah); both
-# images' builds share them, and cargo locks them itself.
+# images' builds share them, one after the other (see api.Dockerfile).
 RUN --mount=type=cache,id=todo-cargo-registry,target=/usr/local/cargo/registry \
     --mount=type=cache,id=todo-cargo-target,target=/src/target \
     cargo build --release --locked --package todo-web \

@@ -233,19 +233,22 @@ fn build_images(
         .map(|image| (image.spec.name.to_owned(), build_commands(cx, plan, image, build_args)))
         .collect();
     let runner = &cx.runner;
-    let results: Vec<(String, Result<Duration>)> = thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .into_iter()
-            .map(|(name, cmds)| {
-                scope.spawn(move || {
-                    let started = Instant::now();
-                    let result = cmds.into_iter().try_for_each(|cmd| runner.run(cmd).map(drop));
-                    (name, result.map(|()| started.elapsed()))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
-    });
+    let build = move |(name, cmds): (String, Vec<Cmd>)| {
+        let started = Instant::now();
+        let result = cmds.into_iter().try_for_each(|cmd| runner.run(cmd).map(drop));
+        (name, result.map(|()| started.elapsed()))
+    };
+    let results: Vec<(String, Result<Duration>)> = match plan.mode {
+        BuildMode::Host => thread::scope(|scope| {
+            let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(move || build(job))).collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        }),
+        // One at a time: the builds share the registry cache mount, but cargo's lock for it is in
+        // CARGO_HOME, outside the mount, so two cargos at once unpack the same crate and one fails
+        // ("failed to unpack package ... File exists"). They would queue on the shared target
+        // dir's lock anyway, so this costs little.
+        BuildMode::Docker => jobs.into_iter().map(build).collect(),
+    };
 
     let mut times = Vec::new();
     let mut failures = Vec::new();
