@@ -24,7 +24,7 @@ timed() {
     echo "$((SECONDS - start)) s"
 }
 remove_images() {
-    "$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '(^|/)todo-(api|web):' |
+    "$engine" images --format '{{.Repository}}:{{.Tag}}' | { grep -E '(^|/)todo-(api|web):' || true; } |
         xargs -r "$engine" rmi -f >/dev/null
 }
 
