@@ -66,37 +66,9 @@ pub enum Answer {
     Other,
 }
 
-/// Words a bare yes is made of ("yes", "yes please", "go ahead", "delete them all"), at least
-/// one of them a real yes. Anything more ("yes but keep the milk one") is not a bare yes.
-const YES_WORDS: &[&str] = &[
-    "yes",
-    "y",
-    "yeah",
-    "yep",
-    "yup",
-    "sure",
-    "ok",
-    "okay",
-    "confirm",
-    "confirmed",
-    "proceed",
-    "do",
-    "it",
-    "go",
-    "ahead",
-    "delete",
-    "them",
-    "all",
-    "please",
-    "absolutely",
-    "definitely",
-    "correct",
-    "of",
-    "course",
-    "thanks",
-    "that's",
-    "right",
-];
+/// A bare yes ("yes", "yes please", "go ahead", "delete them all") is made of these words and
+/// fillers only, at least one of them a real yes. Anything more ("yes but keep the milk one") is
+/// not a bare yes.
 const STRONG_YES: &[&str] = &[
     "yes",
     "y",
@@ -116,31 +88,9 @@ const STRONG_YES: &[&str] = &[
     "definitely",
     "correct",
 ];
-const NO_WORDS: &[&str] = &[
-    "no",
-    "n",
-    "nope",
-    "nah",
-    "cancel",
-    "stop",
-    "don't",
-    "dont",
-    "do",
-    "not",
-    "keep",
-    "them",
-    "never",
-    "mind",
-    "nevermind",
-    "abort",
-    "please",
-    "thanks",
-    "it",
-    "wait",
-    "forget",
-    "delete",
-    "anything",
-];
+const YES_FILLERS: &[&str] =
+    &["it", "go", "them", "all", "please", "of", "course", "thanks", "that's", "right"];
+/// A bare no, the same way ("no", "don't delete them", "never mind").
 const STRONG_NO: &[&str] = &[
     "no",
     "n",
@@ -158,6 +108,7 @@ const STRONG_NO: &[&str] = &[
     "wait",
     "forget",
 ];
+const NO_FILLERS: &[&str] = &["do", "them", "mind", "please", "thanks", "it", "delete", "anything"];
 
 pub fn classify(text: &str) -> Answer {
     let words: Vec<String> = text
@@ -165,12 +116,14 @@ pub fn classify(text: &str) -> Answer {
         .filter(|w| !w.is_empty())
         .map(|w| w.to_lowercase().replace('\u{2019}', "'"))
         .collect();
-    let all_in = |set: &[&str]| !words.is_empty() && words.iter().all(|w| set.contains(&w.as_str()));
-    let any_in = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    let bare = |strong: &[&str], fillers: &[&str]| {
+        let known = |w: &String| strong.contains(&w.as_str()) || fillers.contains(&w.as_str());
+        words.iter().all(known) && words.iter().any(|w| strong.contains(&w.as_str()))
+    };
     // "don't delete them" has a yes word in it, so no is checked first.
-    if all_in(NO_WORDS) && any_in(STRONG_NO) {
+    if bare(STRONG_NO, NO_FILLERS) {
         Answer::No
-    } else if all_in(YES_WORDS) && any_in(STRONG_YES) {
+    } else if bare(STRONG_YES, YES_FILLERS) {
         Answer::Yes
     } else {
         Answer::Other

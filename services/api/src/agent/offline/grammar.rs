@@ -561,49 +561,28 @@ fn describe(text: &str, lower: &str) -> Option<Intent> {
 fn mark(text: &str, lower: &str) -> Option<Intent> {
     let rest = after_any(text, lower, &["mark", "set", "flag"])?;
     let rest_lower = rest.to_ascii_lowercase();
+    // Each with its leading space, so "undone" is never read as "un" + "done".
     const UNDONE: &[&str] = &[
-        "not done",
-        "undone",
-        "not complete",
-        "not completed",
-        "incomplete",
-        "unfinished",
-        "not finished",
-        "pending",
-        "open",
-        "to do",
-        "todo",
-        "to-do",
-        "uncompleted",
-        "not yet done",
+        " not done",
+        " undone",
+        " not complete",
+        " not completed",
+        " incomplete",
+        " unfinished",
+        " not finished",
+        " pending",
+        " open",
+        " to do",
+        " todo",
+        " to-do",
+        " uncompleted",
+        " not yet done",
     ];
-    const DONE: &[&str] = &["done", "complete", "completed", "finished", "checked", "ticked", "closed"];
-    let (target, completed) = before_any(
-        &rest,
-        &rest_lower,
-        &UNDONE
-            .iter()
-            .map(|s| format!(" {s}"))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
-    .map(|t| (t, false))
-    .or_else(|| {
-        before_any(
-            &rest,
-            &rest_lower,
-            &DONE
-                .iter()
-                .map(|s| format!(" {s}"))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        )
-        .map(|t| (t, true))
-    })?;
+    const DONE: &[&str] =
+        &[" done", " complete", " completed", " finished", " checked", " ticked", " closed"];
+    let (target, completed) = before_any(&rest, &rest_lower, UNDONE)
+        .map(|t| (t, false))
+        .or_else(|| before_any(&rest, &rest_lower, DONE).map(|t| (t, true)))?;
     let target_lower = target.to_ascii_lowercase();
     let target = before_any(&target, &target_lower, &[" as", " to", " to be", " as being"]).unwrap_or(target);
     Some(match parse_ref(&target) {
