@@ -29,6 +29,10 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// How long a request waits for a free connection before failing; also bounds how long a
 /// readiness probe can hang on a database that stopped answering.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a SQLite connection waits for another's lock before answering "database is locked".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite's result code for "database is locked".
+const SQLITE_BUSY: &str = "5";
 /// A database started next to the API (a bundled Postgres, a compose file) may need a moment.
 const STARTUP_CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -133,11 +137,11 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     // Sort and index scratch space in memory, not in files under /tmp: the
                     // container's root filesystem is read-only and only the data dir is writable.
                     .pragma("temp_store", "memory");
-                let pool = SqlitePoolOptions::new()
+                let pool_options = SqlitePoolOptions::new()
                     .max_connections(*max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     // Search compares Unicode-lower-cased text, as on Postgres.
@@ -146,10 +150,21 @@ impl Db {
                             let mut handle = conn.lock_handle().await?;
                             unicode_lower::register(handle.as_raw_handle())
                         })
-                    })
-                    .connect_with(options)
-                    .await
-                    .map_err(DbError::Connect)?;
+                    });
+                // Processes opening a new database together: switching it to WAL can answer
+                // SQLITE_BUSY without waiting on the busy timeout, so the open is retried for as long.
+                let started = Instant::now();
+                let pool = loop {
+                    match pool_options.clone().connect_with(options.clone()).await {
+                        Err(sqlx::Error::Database(err))
+                            if err.code().as_deref() == Some(SQLITE_BUSY)
+                                && started.elapsed() < SQLITE_BUSY_TIMEOUT =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        result => break result.map_err(DbError::Connect)?,
+                    }
+                };
                 let identity = FileIdentity::of(path)
                     .map_err(|source| DbError::DataDir { path: path.clone(), source })?;
                 Ok(Db::Sqlite(SqliteDb { pool, path: path.clone(), identity }))
