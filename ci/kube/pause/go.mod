@@ -1,0 +1,3 @@
+module todo-cloud/ci/kube/pause
+
+go 1.26
