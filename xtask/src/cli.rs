@@ -1,8 +1,9 @@
 //! The command line: global flags and one subcommand per phase or task.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::commands::{containerize, doctor, helm_gen, secrets, test, up};
+use crate::context::GlobalOpts;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,31 +23,6 @@ pub struct Cli {
     pub global: GlobalOpts,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Args, Clone, Debug, Default)]
-pub struct GlobalOpts {
-    /// Print the commands that would change something, in order, and change nothing
-    /// (read-only queries still run, so the plan is the one a real run would follow)
-    #[arg(long, global = true)]
-    pub dry_run: bool,
-
-    /// Show every command, including read-only probes, and why phases run or skip
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
-
-    /// Machine-readable output on stdout: one JSON event per line (phase start, finish, skip,
-    /// failure); `doctor --json` prints one JSON document
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// Resume at PHASE, skipping the phases before it (they must have completed once)
-    #[arg(long, global = true, value_name = "PHASE")]
-    pub from: Option<String>,
-
-    /// Redo phases even when their inputs are unchanged since their last success
-    #[arg(long, global = true)]
-    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]

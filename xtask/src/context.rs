@@ -7,10 +7,35 @@ use anyhow::Result;
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
-use crate::cli::GlobalOpts;
 use crate::config::DeployConfig;
 use crate::runner::{Cmd, Output, Runner};
 use crate::ui::Ui;
+
+/// The flags every command takes (`cargo xtask --help`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct GlobalOpts {
+    /// Print the commands that would change something, in order, and change nothing
+    /// (read-only queries still run, so the plan is the one a real run would follow)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Show every command, including read-only probes, and why phases run or skip
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Machine-readable output on stdout: one JSON event per line (phase start, finish, skip,
+    /// failure); `doctor --json` prints one JSON document
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Resume at PHASE, skipping the phases before it (they must have completed once)
+    #[arg(long, global = true, value_name = "PHASE")]
+    pub from: Option<String>,
+
+    /// Redo phases even when their inputs are unchanged since their last success
+    #[arg(long, global = true)]
+    pub force: bool,
+}
 
 pub struct Context {
     pub root: Utf8PathBuf,

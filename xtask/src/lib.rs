@@ -24,7 +24,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
-use crate::ui::Ui;
+use crate::ui::{AlreadyReported, Ui};
 
 /// Parses the command line, runs the command, reports a failure; the process's exit code.
 pub fn main() -> ExitCode {
@@ -49,18 +49,6 @@ pub fn main() -> ExitCode {
         }
     }
 }
-
-/// A failure the command has fully told the user about: exit non-zero, print nothing more.
-#[derive(Debug)]
-pub struct AlreadyReported;
-
-impl std::fmt::Display for AlreadyReported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the failure was reported above")
-    }
-}
-
-impl std::error::Error for AlreadyReported {}
 
 /// The error, then each cause indented under it: the command, its exit code, its last lines, the
 /// hint.

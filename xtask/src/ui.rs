@@ -244,3 +244,15 @@ impl Ui {
         (ui, out, err)
     }
 }
+
+/// A failure the command has fully told the user about: exit non-zero, print nothing more.
+#[derive(Debug)]
+pub struct AlreadyReported;
+
+impl std::fmt::Display for AlreadyReported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the failure was reported above")
+    }
+}
+
+impl std::error::Error for AlreadyReported {}

@@ -1,6 +1,5 @@
 //! `cargo xtask containerize`: build the todo-api and todo-web images, tagged by content.
 
-use std::cell::OnceCell;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use crate::config::BudgetKind;
 use crate::container_engine::{self, Engine};
 use crate::context::Context;
 use crate::images::{BuildMode, BuiltImage, BuiltImages, IMAGES, ImageSpec};
-use crate::phase::{Fingerprint, Outcome, Phase, Pipeline};
+use crate::phase::{Fingerprint, Outcome, Phase, Pipeline, Plan};
 use crate::runner::{Cmd, CommandError};
 use crate::ui::{Style, Table, fmt_duration};
 
@@ -61,11 +60,11 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
 pub struct Containerize {
     args: Args,
-    /// Worked out once, on first use: fingerprinting and running need the same plan.
-    plan: OnceCell<Plan>,
 }
 
-struct Plan {
+/// The images to build and how: what fingerprinting, skipping and building all work from.
+struct Images<'a> {
+    args: &'a Args,
     engine: Engine,
     mode: BuildMode,
     images: Vec<Planned>,
@@ -84,13 +83,20 @@ impl Planned {
 
 impl Containerize {
     pub fn new(args: Args) -> Containerize {
-        Containerize { args, plan: OnceCell::new() }
+        Containerize { args }
+    }
+}
+
+impl Phase for Containerize {
+    fn name(&self) -> &'static str {
+        "containerize"
     }
 
-    fn plan(&self, cx: &Context) -> Result<&Plan> {
-        if let Some(plan) = self.plan.get() {
-            return Ok(plan);
-        }
+    fn budget(&self) -> Option<BudgetKind> {
+        Some(BudgetKind::Build)
+    }
+
+    fn prepare<'a>(&'a self, cx: &Context) -> Result<Box<dyn Plan + 'a>> {
         let mode = self.args.build.unwrap_or_else(BuildMode::default_for_this_os);
         if mode == BuildMode::Host && !cfg!(target_os = "linux") {
             bail!(
@@ -111,25 +117,19 @@ impl Containerize {
                 Ok(Planned { spec, tag })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(self.plan.get_or_init(|| Plan { engine, mode, images }))
+        Ok(Box::new(Images { args: &self.args, engine, mode, images }))
     }
+}
 
+impl Images<'_> {
     fn exists(&self, cx: &Context, engine: Engine, image: &Planned) -> Result<bool> {
         Ok(cx.output(engine.image_exists(&cx.sh, &image.reference()))?.success())
     }
 }
 
-impl Phase for Containerize {
-    fn name(&self) -> &'static str {
-        "containerize"
-    }
-
-    fn budget(&self) -> Option<BudgetKind> {
-        Some(BudgetKind::Build)
-    }
-
-    fn fingerprint(&self, cx: &Context) -> Result<Option<Fingerprint>> {
-        let plan = self.plan(cx)?;
+impl Plan for Images<'_> {
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        let plan = self;
         let mut fingerprint = Fingerprint::new();
         fingerprint
             .value("engine", plan.engine.program())
@@ -137,11 +137,11 @@ impl Phase for Containerize {
         for image in &plan.images {
             fingerprint.value(image.spec.name, &image.tag);
         }
-        Ok(Some(fingerprint))
+        Some(fingerprint)
     }
 
     fn outputs_present(&self, cx: &Context) -> Result<bool> {
-        let plan = self.plan(cx)?;
+        let plan = self;
         for image in &plan.images {
             if !self.exists(cx, plan.engine, image)? {
                 return Ok(false);
@@ -150,8 +150,8 @@ impl Phase for Containerize {
         Ok(true)
     }
 
-    fn run(&self, cx: &Context) -> Result<Outcome> {
-        let plan = self.plan(cx)?;
+    fn run(self: Box<Self>, cx: &Context) -> Result<Outcome> {
+        let plan = &*self;
         let mut missing = Vec::new();
         for image in &plan.images {
             // --force rebuilds what the engine has: the way to replace an image whose tag is right
@@ -223,7 +223,7 @@ fn compile_on_host(cx: &Context, missing: &[&Planned]) -> Result<()> {
 /// of each, in `missing`'s order.
 fn build_images(
     cx: &Context,
-    plan: &Plan,
+    plan: &Images,
     missing: &[&Planned],
     build_args: &[(String, String)],
 ) -> Result<Vec<(String, Duration)>> {
@@ -264,7 +264,7 @@ fn build_images(
     }
 }
 
-fn build_commands(cx: &Context, plan: &Plan, image: &Planned, build_args: &[(String, String)]) -> Vec<Cmd> {
+fn build_commands(cx: &Context, plan: &Images, image: &Planned, build_args: &[(String, String)]) -> Vec<Cmd> {
     let spec = image.spec;
     let dockerfile = cx.root.join(spec.dockerfile);
     let reference = image.reference();
@@ -394,7 +394,7 @@ fn push(cx: &Context, engine: Engine, image: &Planned, registry: &str) -> Result
     Ok(remote)
 }
 
-fn report(cx: &Context, plan: &Plan, built: &[BuiltImage], times: &[(String, Duration)]) {
+fn report(cx: &Context, plan: &Images, built: &[BuiltImage], times: &[(String, Duration)]) {
     let mut table = Table::new(&["image", "tag", "size", "goal", "budget", "build"]);
     for (image, planned) in built.iter().zip(&plan.images) {
         let spec = planned.spec;

@@ -10,12 +10,12 @@ use clap::ValueEnum;
 use serde_json::json;
 use xshell::cmd;
 
-use crate::AlreadyReported;
 use crate::container_engine::{self, Engine, Probe};
 use crate::context::Context;
 use crate::env_file;
 use crate::runner::{Cmd, Output};
 use crate::tools::{self, Tool, ToolStatus};
+use crate::ui::AlreadyReported;
 use crate::ui::{Style, Table};
 
 /// The minikube profile the deploy phases use; a profile of our own never touches the user's

@@ -9,7 +9,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::chart;
 use crate::config::{self, DeployConfig};
 use crate::context::Context;
-use crate::phase::{Fingerprint, Outcome, Phase, Pipeline};
+use crate::phase::{Fingerprint, Outcome, Phase, Pipeline, Plan};
 
 /// Write the Helm chart infra/helm/todo/ from deploy/todo.toml
 ///
@@ -41,26 +41,40 @@ impl Phase for HelmGen {
         "helm-gen"
     }
 
-    fn fingerprint(&self, cx: &Context) -> Result<Option<Fingerprint>> {
+    fn prepare<'a>(&'a self, cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        let chart = generate(&cx.root)?;
+        let changes = compare(&cx.root, &chart)?;
+        Ok(Box::new(ChartWrite { check: self.check, chart, changes }))
+    }
+}
+
+/// The chart the config describes, and how the one on disk differs from it.
+struct ChartWrite {
+    check: bool,
+    chart: Chart,
+    changes: Vec<Change>,
+}
+
+impl Plan for ChartWrite {
+    fn fingerprint(&self) -> Option<Fingerprint> {
         if self.check {
-            return Ok(None);
+            return None;
         }
         // What the chart would be is the input: that covers the config files and the generator.
         let mut fingerprint = Fingerprint::new();
-        for (path, text) in generate(&cx.root)?.files {
-            fingerprint.value(path.as_str(), &text);
+        for (path, text) in &self.chart.files {
+            fingerprint.value(path.as_str(), text);
         }
-        Ok(Some(fingerprint))
+        Some(fingerprint)
     }
 
-    fn outputs_present(&self, cx: &Context) -> Result<bool> {
-        Ok(compare(&cx.root, &generate(&cx.root)?)?.is_empty())
+    fn outputs_present(&self, _cx: &Context) -> Result<bool> {
+        Ok(self.changes.is_empty())
     }
 
-    fn run(&self, cx: &Context) -> Result<Outcome> {
-        let chart = generate(&cx.root)?;
-        let changes = compare(&cx.root, &chart)?;
-        if self.check {
+    fn run(self: Box<Self>, cx: &Context) -> Result<Outcome> {
+        let ChartWrite { check, chart, changes } = *self;
+        if check {
             if changes.is_empty() {
                 cx.ui.success(&format!("{} is up to date with {}", chart.dir, config::CONFIG_FILE));
                 return Ok(Outcome::Done);

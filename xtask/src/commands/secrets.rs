@@ -12,7 +12,7 @@ use xshell::cmd;
 use crate::config::{self, DatabaseMode, DeployConfig};
 use crate::context::Context;
 use crate::env_file::{self, EnvFile};
-use crate::phase::{Fingerprint, Outcome, Phase, Pipeline};
+use crate::phase::{Fingerprint, Outcome, Phase, Pipeline, Plan};
 use crate::runner::Cmd;
 use crate::secret::{REDACTED, Secret};
 use crate::ui::Table;
@@ -46,7 +46,7 @@ pub struct Args {
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
     if args.render {
-        let plan = Plan::prepare(cx, &args.env, Generate::InMemory)?;
+        let plan = SecretsPlan::prepare(cx, &args.env, Generate::InMemory)?;
         cx.ui.print(&plan.manifests(Show::Redacted).join("---\n"));
         return Ok(());
     }
@@ -68,28 +68,44 @@ impl Phase for Secrets {
         "secrets"
     }
 
-    fn fingerprint(&self, cx: &Context) -> Result<Option<Fingerprint>> {
-        // Values generated now are kept in .env before hashing, so the next run sees the same
-        // inputs and skips.
-        let plan = Plan::prepare(cx, &self.env, Generate::default_for(cx))?;
-        // The hash covers secret values. It is keyed with random bytes kept next to it, so the
-        // phase record (target/xtask/phases/secrets.json) cannot be used to test guesses of them.
-        let mut fingerprint = Fingerprint::new();
-        fingerprint.value("key", &fingerprint_key(cx)?);
-        fingerprint.value("environment", &self.env);
-        let context = match &plan.context {
+    fn prepare<'a>(&'a self, cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        let plan = SecretsPlan::prepare(cx, &self.env, Generate::default_for(cx))?;
+        let key = FingerprintKey::read_or_make(cx)?;
+        let cluster = match &plan.context {
             Some(context) => context.clone(),
             None => current_cluster(cx)?,
         };
-        fingerprint.value("context", &context);
-        for manifest in plan.manifests(Show::Values) {
+        Ok(Box::new(Apply { plan, key, cluster }))
+    }
+}
+
+/// The phase's prepared work: what to apply, and where.
+struct Apply {
+    plan: SecretsPlan,
+    key: FingerprintKey,
+    /// The context (and for the current one, its API server) the objects go to.
+    cluster: String,
+}
+
+impl Plan for Apply {
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        // The hash covers secret values (generated ones included, so a run that keeps them in
+        // .env is followed by runs that skip). It is keyed with random bytes kept next to it, so
+        // the phase record (target/xtask/phases/secrets.json) cannot be used to test guesses.
+        let mut fingerprint = Fingerprint::new();
+        fingerprint.value("key", &self.key.value);
+        fingerprint.value("environment", &self.plan.env);
+        // Switching contexts must not find the phase "unchanged" and leave the other cluster's
+        // Secret as it was.
+        fingerprint.value("context", &self.cluster);
+        for manifest in self.plan.manifests(Show::Values) {
             fingerprint.value("manifest", &manifest);
         }
-        Ok(Some(fingerprint))
+        Some(fingerprint)
     }
 
     fn outputs_present(&self, cx: &Context) -> Result<bool> {
-        let plan = Plan::prepare(cx, &self.env, Generate::InMemory)?;
+        let plan = &self.plan;
         let (ns, secret, map) = (&plan.namespace, &plan.secret_name, &plan.config_map_name);
         let context = plan.context_args();
         let get =
@@ -98,8 +114,12 @@ impl Phase for Secrets {
         Ok(output.success() && output.stdout.lines().count() == 2)
     }
 
-    fn run(&self, cx: &Context) -> Result<Outcome> {
-        let plan = Plan::prepare(cx, &self.env, Generate::default_for(cx))?;
+    fn run(self: Box<Self>, cx: &Context) -> Result<Outcome> {
+        let Apply { mut plan, key, .. } = *self;
+        if !cx.runner.dry_run() {
+            plan.keep_generated()?;
+            key.keep(cx)?;
+        }
         plan.report_inputs(cx);
         plan.apply(cx)?;
         plan.record(cx)?;
@@ -149,8 +169,11 @@ struct Item {
     origin: Origin,
 }
 
-struct Plan {
+struct SecretsPlan {
     env: String,
+    /// .env as read, and the values generated for keys it lacks: kept in it by `keep_generated`.
+    file: EnvFile,
+    generated: Vec<(String, Secret)>,
     context: Option<String>,
     namespace: String,
     secret_name: String,
@@ -164,10 +187,10 @@ struct Plan {
     warnings: Vec<String>,
 }
 
-impl Plan {
-    fn prepare(cx: &Context, env: &str, generate: Generate) -> Result<Plan> {
+impl SecretsPlan {
+    fn prepare(cx: &Context, env: &str, generate: Generate) -> Result<SecretsPlan> {
         let (config, _) = DeployConfig::load_env(&cx.root, Some(env))?;
-        let mut file = EnvFile::read(&cx.root, env_file::ENV_FILE)?;
+        let file = EnvFile::read(&cx.root, env_file::ENV_FILE)?;
         let mode = config.database.mode;
 
         let mut wanted: BTreeSet<String> =
@@ -190,18 +213,9 @@ impl Plan {
         for (_, value) in &generated {
             cx.ui.redactor().register(value);
         }
-        if generate == Generate::Persist && !generated.is_empty() {
-            file.fill_in(
-                &generated,
-                "Generated by `cargo xtask secrets` and kept: delete a line to have a new value generated.",
-            )?;
-        }
         let value_of = |key: &str| -> Option<(Secret, Origin)> {
             if let Some(entry) = file.get(key) {
-                let generated_now = generated.iter().any(|(k, _)| k == key);
-                let origin =
-                    if generated_now { Origin::GeneratedNow(generate) } else { Origin::Line(entry.line) };
-                return Some((entry.value.clone(), origin));
+                return Some((entry.value.clone(), Origin::Line(entry.line)));
             }
             generated.iter().find(|(k, _)| k == key).map(|(_, v)| (v.clone(), Origin::GeneratedNow(generate)))
         };
@@ -317,8 +331,10 @@ impl Plan {
         unused.sort();
         unused.dedup();
 
-        Ok(Plan {
+        Ok(SecretsPlan {
             env: env.to_owned(),
+            file,
+            generated,
             context: config.cluster.context.clone(),
             namespace: config.app.namespace.0.clone(),
             secret_name: config.app.secret_name.0.clone(),
@@ -329,6 +345,18 @@ impl Plan {
             unused,
             warnings,
         })
+    }
+
+    /// Generate once, keep in .env: a regenerated JWT secret would sign everyone out, a
+    /// regenerated database password would lock the api out of its data.
+    fn keep_generated(&mut self) -> Result<()> {
+        if self.generated.is_empty() {
+            return Ok(());
+        }
+        self.file.fill_in(
+            &self.generated,
+            "Generated by `cargo xtask secrets` and kept: delete a line to have a new value generated.",
+        )
     }
 
     fn context_args(&self) -> Vec<String> {
@@ -553,22 +581,37 @@ fn documented_at(cx: &Context, key: &str) -> String {
 }
 
 /// The random bytes that key the phase's fingerprint; made once per checkout, private to its owner.
-fn fingerprint_key(cx: &Context) -> Result<String> {
-    let path = cx.state_dir().join("secrets/fingerprint.key");
-    if let Ok(key) = std::fs::read_to_string(&path) {
-        return Ok(key);
+struct FingerprintKey {
+    value: String,
+    /// Made by this run, not yet on disk.
+    new: bool,
+}
+
+impl FingerprintKey {
+    fn path(cx: &Context) -> Utf8PathBuf {
+        cx.state_dir().join("secrets/fingerprint.key")
     }
-    let key = env_file::random_hex(32)?;
-    if !cx.runner.dry_run() {
+
+    fn read_or_make(cx: &Context) -> Result<FingerprintKey> {
+        match std::fs::read_to_string(Self::path(cx)) {
+            Ok(value) => Ok(FingerprintKey { value, new: false }),
+            Err(_) => Ok(FingerprintKey { value: env_file::random_hex(32)?, new: true }),
+        }
+    }
+
+    fn keep(&self, cx: &Context) -> Result<()> {
+        if !self.new {
+            return Ok(());
+        }
+        let path = Self::path(cx);
         std::fs::create_dir_all(path.parent().unwrap())?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        std::io::Write::write_all(&mut options.open(&path)?, key.as_bytes())
-            .with_context(|| format!("cannot write {path}"))?;
+        std::io::Write::write_all(&mut options.open(&path)?, self.value.as_bytes())
+            .with_context(|| format!("cannot write {path}"))
     }
-    Ok(key)
 }
 
 /// Standard base64 with padding, as a Secret's `data` wants it.

@@ -7,7 +7,7 @@ use xshell::cmd;
 
 use crate::container_engine::{self, Engine};
 use crate::context::Context;
-use crate::phase::{Outcome, Phase, Pipeline};
+use crate::phase::{self, Outcome, Phase, Pipeline, Plan};
 use crate::runner::Cmd;
 
 /// Run every test: `cargo test --workspace`, then the real-tool suites
@@ -165,6 +165,12 @@ impl Phase for SuitePhase {
         &["compile"]
     }
 
+    fn prepare<'a>(&'a self, _cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        Ok(phase::always(move |cx| self.run(cx)))
+    }
+}
+
+impl SuitePhase {
     fn run(&self, cx: &Context) -> Result<Outcome> {
         if self.focused {
             return Ok(Outcome::Skipped("a focused run (cargo test arguments given)".into()));
@@ -233,6 +239,12 @@ impl Phase for Compile {
         "compile"
     }
 
+    fn prepare<'a>(&'a self, _cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        Ok(phase::always(move |cx| self.run(cx)))
+    }
+}
+
+impl Compile {
     fn run(&self, cx: &Context) -> Result<Outcome> {
         let Selection { scope, args } = &self.selection;
         // A test name filter is accepted and ignored by `--no-run`; the packages are what count.
@@ -258,6 +270,12 @@ impl Phase for Workspace {
         &["compile"]
     }
 
+    fn prepare<'a>(&'a self, _cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        Ok(phase::always(move |cx| self.run(cx)))
+    }
+}
+
+impl Workspace {
     fn run(&self, cx: &Context) -> Result<Outcome> {
         let Selection { scope, args } = &self.selection;
         let mut cmd = Cmd::from(cmd!(cx.sh, "cargo test {scope...} {args...}"));
@@ -278,7 +296,7 @@ impl Phase for Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::GlobalOpts;
+    use crate::context::GlobalOpts;
     use crate::ui::Ui;
 
     fn suite(requires: fn(&Context) -> Vec<Missing>) -> Suite {

@@ -1,10 +1,12 @@
-//! The phase engine. A command is a pipeline of phases; each phase names the phases it needs and
-//! fingerprints its inputs. A phase whose inputs (and whose needs' outputs) are unchanged since its
-//! last success is skipped; `--force` redoes it; `--from PHASE` resumes a pipeline where it failed.
-//! Records live in `target/xtask/phases/`.
+//! The phase engine. A command is a pipeline of phases; each phase names the phases it needs and,
+//! when its turn comes, prepares a plan: what it read, the fingerprint of its inputs, and the
+//! changes it would make. A plan whose fingerprint (and whose needs' results) are unchanged since
+//! the phase's last success is dropped unrun; `--force` runs it anyway; `--from PHASE` resumes a
+//! pipeline where it failed. Records live in `target/xtask/phases/`.
 
 mod fingerprint;
 mod pipeline;
+mod report;
 mod state;
 
 use anyhow::Result;
@@ -29,9 +31,18 @@ pub trait Phase {
         None
     }
 
+    /// Works out, once, what this run of the phase would do: reads its inputs and fingerprints
+    /// them. Changes nothing (writes no file, calls nothing that mutates): that is [`Plan::run`]'s
+    /// job, so a skipped phase has no side effect at all. Called at the phase's turn in the
+    /// pipeline, after the phases before it ran.
+    fn prepare<'a>(&'a self, cx: &Context) -> Result<Box<dyn Plan + 'a>>;
+}
+
+/// A phase's prepared work.
+pub trait Plan {
     /// A hash of everything the phase's result depends on; `None` means "always run".
-    fn fingerprint(&self, _cx: &Context) -> Result<Option<Fingerprint>> {
-        Ok(None)
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        None
     }
 
     /// Whether what the last success produced still exists (an image, a release); asked before
@@ -40,7 +51,18 @@ pub trait Phase {
         Ok(true)
     }
 
-    fn run(&self, cx: &Context) -> Result<Outcome>;
+    fn run(self: Box<Self>, cx: &Context) -> Result<Outcome>;
+}
+
+/// The plan of a phase that has no inputs to fingerprint: it runs every time.
+pub fn always<'a>(run: impl FnOnce(&Context) -> Result<Outcome> + 'a) -> Box<dyn Plan + 'a> {
+    struct Always<F>(F);
+    impl<F: FnOnce(&Context) -> Result<Outcome>> Plan for Always<F> {
+        fn run(self: Box<Self>, cx: &Context) -> Result<Outcome> {
+            (self.0)(cx)
+        }
+    }
+    Box::new(Always(run))
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -6,30 +6,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 
+use super::report::{self, Row, Status, announce_finish, announce_skip, millis};
 use super::state::{Record, RecordStatus, StateStore};
 use super::{Outcome, Phase};
 use crate::context::Context;
 use crate::runner::shell_quote;
-use crate::ui::{Style, Table, fmt_duration};
+use crate::ui::fmt_duration;
 
 pub struct Pipeline {
     phases: Vec<Box<dyn Phase>>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Done,
-    Skipped,
-    Failed,
-    NotRun,
-}
-
-struct Row {
-    phase: &'static str,
-    status: Status,
-    duration: Duration,
-    budget: Option<Duration>,
-    note: String,
 }
 
 impl Pipeline {
@@ -130,20 +115,7 @@ impl Pipeline {
             rows.push(row);
         }
 
-        let total = started.elapsed();
-        print_summary(cx, &rows, total);
-        cx.ui.event(json!({
-            "event": "pipeline_finish",
-            "ok": failure.is_none(),
-            "duration_ms": millis(total),
-            "phases": rows.iter().map(|row| json!({
-                "phase": row.phase,
-                "status": status_word(row.status, cx.runner.dry_run()),
-                "duration_ms": millis(row.duration),
-                "budget_ms": row.budget.map(millis),
-                "note": row.note,
-            })).collect::<Vec<_>>(),
-        }));
+        report::finish(cx, &rows, started.elapsed());
         match failure {
             Some(err) => Err(err),
             None => Ok(()),
@@ -188,7 +160,8 @@ fn run_phase(
     row: &mut Row,
 ) -> Result<bool> {
     let name = phase.name();
-    let fingerprint = match phase.fingerprint(cx)? {
+    let plan = phase.prepare(cx)?;
+    let fingerprint = match plan.fingerprint() {
         None => None,
         Some(mut own) => {
             // A phase's result also depends on what the phases it needs produced.
@@ -209,7 +182,7 @@ fn run_phase(
     if let Some(last) = unchanged {
         if cx.opts.force {
             rerun_reason = Some("unchanged, redone because of --force".to_owned());
-        } else if phase.outputs_present(cx)? {
+        } else if plan.outputs_present(cx)? {
             row.status = Status::Skipped;
             row.note = format!("unchanged since {}", ago(last.finished_at));
             return Ok(false);
@@ -227,7 +200,7 @@ fn run_phase(
     }
     cx.ui.event(json!({ "event": "phase_start", "phase": name }));
     let started = Instant::now();
-    let outcome = phase.run(cx)?;
+    let outcome = plan.run(cx)?;
     let fingerprint_changed =
         fingerprint.is_some() && last_success.and_then(|record| record.fingerprint) != fingerprint;
     let (status, record_status, changed) = match outcome {
@@ -246,77 +219,6 @@ fn run_phase(
         store.put(name, &Record::new(record_status, fingerprint, millis(started.elapsed())))?;
     }
     Ok(changed)
-}
-
-fn announce_finish(cx: &Context, row: &Row) {
-    let over = row.budget.is_some_and(|budget| row.duration > budget);
-    let verb = if cx.runner.dry_run() { "planned" } else { "done" };
-    let mut text = format!("{} {verb} in {}", row.phase, fmt_duration(row.duration));
-    if over {
-        text.push_str(&format!(" (over its budget of {})", fmt_duration(row.budget.unwrap())));
-    }
-    cx.ui.success(&text);
-    cx.ui.event(json!({
-        "event": "phase_finish",
-        "phase": row.phase,
-        "duration_ms": millis(row.duration),
-        "budget_ms": row.budget.map(millis),
-        "over_budget": over,
-    }));
-}
-
-fn announce_skip(cx: &Context, row: &Row) {
-    cx.ui.info(&cx.ui.paint(Style::Dim, &format!("– {} skipped: {}", row.phase, row.note)));
-    cx.ui.event(json!({ "event": "phase_skip", "phase": row.phase, "reason": row.note }));
-}
-
-fn print_summary(cx: &Context, rows: &[Row], total: Duration) {
-    let mut table = Table::new(&["phase", "result", "time", "budget", "note"]);
-    for row in rows {
-        let over = row.budget.is_some_and(|budget| row.duration > budget);
-        let result_style = match row.status {
-            Status::Done => Style::Green,
-            Status::Skipped | Status::NotRun => Style::Dim,
-            Status::Failed => Style::Red,
-        };
-        let time = match row.status {
-            Status::Done | Status::Failed => fmt_duration(row.duration),
-            Status::Skipped | Status::NotRun => "-".to_owned(),
-        };
-        let budget = row.budget.map_or("-".to_owned(), fmt_duration);
-        let note = if over { format!("over budget; {}", row.note) } else { row.note.clone() };
-        table.row(vec![
-            (row.phase.to_owned(), None),
-            (status_word(row.status, cx.runner.dry_run()).to_owned(), Some(result_style)),
-            (time, over.then_some(Style::Yellow)),
-            (budget, None),
-            (note.trim_end_matches("; ").to_owned(), None),
-        ]);
-    }
-    let count = |status| rows.iter().filter(|row| row.status == status).count();
-    let mut summary = format!(
-        "{} {}, {} skipped, {} failed",
-        count(Status::Done),
-        status_word(Status::Done, cx.runner.dry_run()),
-        count(Status::Skipped),
-        count(Status::Failed)
-    );
-    if count(Status::NotRun) > 0 {
-        summary.push_str(&format!(", {} not run", count(Status::NotRun)));
-    }
-    cx.ui.info("");
-    cx.ui.info(&table.render(&cx.ui));
-    cx.ui.info(&format!("{summary} in {}", fmt_duration(total)));
-}
-
-fn status_word(status: Status, dry_run: bool) -> &'static str {
-    match status {
-        Status::Done if dry_run => "planned",
-        Status::Done => "done",
-        Status::Skipped => "skipped",
-        Status::Failed => "FAILED",
-        Status::NotRun => "not run",
-    }
 }
 
 /// The command line the user ran, without any `--from`, then with `--from PHASE` if given.
@@ -346,10 +248,6 @@ fn resume_command(given: impl IntoIterator<Item = String>, from: Option<&str>) -
     format!("cargo xtask {}", words.join(" "))
 }
 
-fn millis(duration: Duration) -> u64 {
-    duration.as_millis().try_into().unwrap_or(u64::MAX)
-}
-
 fn ago(unix_secs: u64) -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let secs = now.saturating_sub(unix_secs);
@@ -369,8 +267,8 @@ mod tests {
     use camino::Utf8PathBuf;
 
     use super::*;
-    use crate::cli::GlobalOpts;
-    use crate::phase::Fingerprint;
+    use crate::context::GlobalOpts;
+    use crate::phase::{Fingerprint, Plan};
     use crate::ui::{Capture, Ui};
 
     /// A phase whose input, result and presence of outputs the test controls.
@@ -393,15 +291,21 @@ mod tests {
         fn needs(&self) -> &'static [&'static str] {
             self.needs
         }
-        fn fingerprint(&self, _cx: &Context) -> Result<Option<Fingerprint>> {
+        fn prepare<'a>(&'a self, _cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+            Ok(Box::new(self.clone()))
+        }
+    }
+
+    impl Plan for Probe {
+        fn fingerprint(&self) -> Option<Fingerprint> {
             let mut fingerprint = Fingerprint::new();
             fingerprint.value("input", &self.input.get().to_string());
-            Ok(Some(fingerprint))
+            Some(fingerprint)
         }
         fn outputs_present(&self, _cx: &Context) -> Result<bool> {
             Ok(self.outputs_present.get())
         }
-        fn run(&self, _cx: &Context) -> Result<Outcome> {
+        fn run(self: Box<Self>, _cx: &Context) -> Result<Outcome> {
             self.log.borrow_mut().push(self.name);
             if self.fail.get() {
                 bail!("{} broke", self.name);

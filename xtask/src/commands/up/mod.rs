@@ -18,7 +18,7 @@ use xshell::cmd;
 use crate::background::{Background, describe_exit};
 use crate::context::Context;
 use crate::env_file::{ENV_FILE, EnvFile};
-use crate::phase::{Outcome, Phase, Pipeline};
+use crate::phase::{self, Outcome, Phase, Pipeline, Plan};
 use crate::runner::Cmd;
 use crate::ui::{Style, fmt_duration};
 use state::{Existing, Server, StateFile, Status, UpState};
@@ -135,6 +135,12 @@ impl Phase for Build {
         "build"
     }
 
+    fn prepare<'a>(&'a self, _cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        Ok(phase::always(move |cx| self.run(cx)))
+    }
+}
+
+impl Build {
     fn run(&self, cx: &Context) -> Result<Outcome> {
         let cmd = Cmd::from(cmd!(cx.sh, "cargo build -p todo-api -p todo-web"))
             .timeout(Duration::from_secs(60 * 60))
@@ -171,6 +177,12 @@ impl Phase for Serve {
         &["build"]
     }
 
+    fn prepare<'a>(&'a self, _cx: &Context) -> Result<Box<dyn Plan + 'a>> {
+        Ok(phase::always(move |cx| self.run(cx)))
+    }
+}
+
+impl Serve {
     fn run(&self, cx: &Context) -> Result<Outcome> {
         let bin = cx.target_dir().join("debug");
         let data_dir = cx.state_dir().join("data");
