@@ -3,8 +3,25 @@ use std::process::ExitCode;
 use todo_api::config::Config;
 use todo_api::{Application, Shutdown, shutdown, telemetry};
 
+/// The server (no arguments; settings from the environment), or `healthcheck URL...`: the
+/// `helm test` pods run this image's binary with it, the image having no shell or curl.
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => serve(),
+        Some("healthcheck") => todo_api::healthcheck::main("todo-api", &args[1..]),
+        Some(other) => {
+            eprintln!(
+                "todo-api: unknown argument `{other}`\nusage: todo-api                   the server; settings \
+                 from the environment\n       todo-api healthcheck URL...   GET each URL; exit 0 if all are 2xx"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(errors) => {

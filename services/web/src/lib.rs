@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod config;
 pub mod error;
+pub mod healthcheck;
 pub mod proxy;
 pub mod routes;
 pub mod security;

@@ -2,8 +2,25 @@ use std::process::ExitCode;
 
 use todo_web::{Application, Config};
 
+/// The server (no arguments; settings from the environment), or `healthcheck URL...`: the
+/// `helm test` pods run this image's binary with it, the image having no shell or curl.
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => serve(),
+        Some("healthcheck") => todo_web::healthcheck::main("todo-web", &args[1..]),
+        Some(other) => {
+            eprintln!(
+                "todo-web: unknown argument `{other}`\nusage: todo-web                   the server; settings \
+                 from the environment\n       todo-web healthcheck URL...   GET each URL; exit 0 if all are 2xx"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(errors) => {

@@ -266,3 +266,45 @@ async fn an_unreachable_api_is_a_json_502_the_ui_understands() {
     // The UI itself still loads, so it can say the API is down.
     assert_eq!(app.get("/").await.status(), 200);
 }
+
+/// `todo-web healthcheck URL...`, as the chart's `helm test` pods run it, against this server and a
+/// port nothing listens on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthcheck_subcommand_passes_on_2xx_and_names_what_failed() {
+    let app = spawn_app(None).await;
+    let (healthz, readyz) = (format!("{}/healthz", app.url), format!("{}/readyz", app.url));
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/healthz", listener.local_addr().unwrap())
+    };
+    let missing = format!("{}/api/nothing-here", app.url);
+    let run = |urls: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_todo-web"))
+                .arg("healthcheck")
+                .args(urls)
+                .output()
+                .unwrap()
+        })
+    };
+
+    let output = run(vec![healthz.clone(), readyz.clone()]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains(&format!("{healthz}: 200 OK")) && stdout.contains(&format!("{readyz}: 200")));
+
+    let output = run(vec![healthz.clone(), closed.clone(), missing.clone()]).await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stderr.contains(&format!("todo-web healthcheck: {closed}: cannot connect to ")), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    // No API upstream here: web answers /api with a 404 of its own.
+    assert!(stderr.contains(&format!("todo-web healthcheck: {missing}: answered 404 Not Found")), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("{healthz}: 200 OK")));
+
+    let output = run(vec!["https://example.com/".into()]).await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only http:// URLs are supported"));
+    let output = run(vec![]).await.unwrap();
+    assert_eq!(output.status.code(), Some(2), "no URL is a usage error");
+}

@@ -8,6 +8,7 @@ mod chat;
 mod conversations;
 mod errors;
 mod health;
+mod healthcheck;
 mod isolation;
 mod limits;
 mod llm;
