@@ -215,7 +215,7 @@ impl Config {
         let max_connections = r.parse("DATABASE_MAX_CONNECTIONS", "a whole number from 1 to 1000", |v| {
             v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n))
         });
-        let database = match r.secret("DATABASE_URL", "DATABASE_URL_FILE") {
+        let database = match r.secret("DATABASE_URL", "DATABASE_URL_FILE", Absent::Error) {
             Secret::Invalid => None,
             Secret::Set(url) => {
                 let lower = url.to_ascii_lowercase();
@@ -236,7 +236,7 @@ impl Config {
             }),
         };
 
-        let jwt_secret = match r.secret("JWT_SECRET", "JWT_SECRET_FILE") {
+        let jwt_secret = match r.secret("JWT_SECRET", "JWT_SECRET_FILE", Absent::Error) {
             Secret::Invalid => None,
             Secret::Set(s) if s.len() < MIN_JWT_SECRET_BYTES => {
                 r.error(
@@ -359,10 +359,17 @@ fn read_llm(r: &mut Reader, request_timeout: Duration, warnings: &mut Vec<String
             _ => None,
         });
     // LLM_API_KEY (or its file) first; OPENAI_API_KEY is the name OpenAI's own tools use.
-    let key = match r.secret("LLM_API_KEY", "LLM_API_KEY_FILE") {
+    // Either may be a file that is absent: a Kubernetes Secret volume leaves out the keys the
+    // Secret does not hold, and the chart points both at where they would be.
+    let key = match r.secret("LLM_API_KEY", "LLM_API_KEY_FILE", Absent::Unset) {
         Secret::Set(key) if r.get("LLM_API_KEY").is_some() => Some(Some((key, "LLM_API_KEY"))),
         Secret::Set(key) => Some(Some((key, "LLM_API_KEY_FILE"))),
-        Secret::Unset => Some(r.get("OPENAI_API_KEY").map(|key| (key, "OPENAI_API_KEY"))),
+        Secret::Unset => match r.secret("OPENAI_API_KEY", "OPENAI_API_KEY_FILE", Absent::Unset) {
+            Secret::Set(key) if r.get("OPENAI_API_KEY").is_some() => Some(Some((key, "OPENAI_API_KEY"))),
+            Secret::Set(key) => Some(Some((key, "OPENAI_API_KEY_FILE"))),
+            Secret::Unset => Some(None),
+            Secret::Invalid => None,
+        },
         Secret::Invalid => None,
     };
     let base_url = r
@@ -446,6 +453,17 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// What a `*_FILE` naming a file that does not exist means.
+#[derive(Clone, Copy, PartialEq)]
+enum Absent {
+    /// A required secret (JWT_SECRET, DATABASE_URL): an error naming the file. A silent fallback
+    /// would sign with nothing or open an empty SQLite database instead of the real one.
+    Error,
+    /// An optional one (the LLM keys): not set. The chart mounts the Secret's keys as files and
+    /// points `*_FILE` at every key the api may read; the Secret need not hold the optional ones.
+    Unset,
+}
+
 /// A secret setting: given, not given, or given wrongly (already reported, nothing more to say).
 enum Secret {
     Set(String),
@@ -465,8 +483,9 @@ impl Reader<'_> {
 
     /// A secret, given either in `key` or, so that it can stay out of the environment (a
     /// Kubernetes Secret mounted as files), in the file named by `file_key`. Setting both is an
-    /// error rather than a silent choice.
-    fn secret(&mut self, key: &'static str, file_key: &'static str) -> Secret {
+    /// error rather than a silent choice. `absent` says whether a file that does not exist is an
+    /// error or leaves the secret unset.
+    fn secret(&mut self, key: &'static str, file_key: &'static str, absent: Absent) -> Secret {
         match (self.get(key), self.get(file_key)) {
             (Some(_), Some(_)) => {
                 self.error(key, format!("set either {key} or {file_key}, not both"));
@@ -479,6 +498,9 @@ impl Reader<'_> {
                 Ok(_) => {
                     self.error(file_key, format!("the file {path} is empty"));
                     Secret::Invalid
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && absent == Absent::Unset => {
+                    Secret::Unset
                 }
                 Err(e) => {
                     self.error(file_key, format!("cannot read {path}: {e}"));
@@ -793,6 +815,52 @@ mod tests {
         let c = load(&[("JWT_SECRET", SECRET), ("LLM_API_KEY_FILE", &file.display().to_string())]).unwrap();
         let LlmProvider::OpenAi(openai) = &c.llm.provider else { panic!("{:?}", c.llm) };
         assert_eq!(openai.api_key.expose(), "sk-from-file");
+
+        // OPENAI_API_KEY_FILE too, read when LLM_API_KEY and its file are not set.
+        let openai_file = dir.path().join("OPENAI_API_KEY");
+        std::fs::write(&openai_file, "sk-openai-file").unwrap();
+        let (llm, openai) = (file.display().to_string(), openai_file.display().to_string());
+        let c = load(&[("JWT_SECRET", SECRET), ("OPENAI_API_KEY_FILE", &openai)]).unwrap();
+        let LlmProvider::OpenAi(key) = &c.llm.provider else { panic!("{:?}", c.llm) };
+        assert_eq!(key.api_key.expose(), "sk-openai-file");
+        let c = load(&[("JWT_SECRET", SECRET), ("LLM_API_KEY_FILE", &llm), ("OPENAI_API_KEY_FILE", &openai)])
+            .unwrap();
+        let LlmProvider::OpenAi(key) = &c.llm.provider else { panic!("{:?}", c.llm) };
+        assert_eq!(key.api_key.expose(), "sk-from-file", "LLM_API_KEY wins");
+        assert_eq!(
+            error_keys(&[("JWT_SECRET", SECRET), ("OPENAI_API_KEY", "a"), ("OPENAI_API_KEY_FILE", &openai)]),
+            ["OPENAI_API_KEY"]
+        );
+    }
+
+    /// What the chart does: every key the api may read as `<KEY>_FILE` in a Secret volume, whose
+    /// optional keys (the LLM's) may be absent from the Secret, and so from the volume.
+    #[test]
+    fn absent_files_of_optional_keys_are_unset_and_of_required_keys_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = |key: &str| dir.path().join(key).display().to_string();
+        std::fs::write(dir.path().join("JWT_SECRET"), SECRET).unwrap();
+        let c = load(&[
+            ("JWT_SECRET_FILE", &mounted("JWT_SECRET")),
+            ("LLM_API_KEY_FILE", &mounted("LLM_API_KEY")),
+            ("OPENAI_API_KEY_FILE", &mounted("OPENAI_API_KEY")),
+        ])
+        .unwrap();
+        assert!(matches!(c.llm.provider, LlmProvider::Offline), "{:?}", c.llm);
+
+        let error = load(&[
+            ("JWT_SECRET_FILE", &mounted("JWT_SECRET")),
+            ("DATABASE_URL_FILE", &mounted("DATABASE_URL")),
+        ])
+        .unwrap_err();
+        let expected = format!("DATABASE_URL_FILE: cannot read {}", mounted("DATABASE_URL"));
+        assert!(error.to_string().starts_with(&expected), "{error}");
+
+        // Present but empty stays an error, for optional keys too.
+        std::fs::write(dir.path().join("LLM_API_KEY"), "\n").unwrap();
+        let error =
+            load(&[("JWT_SECRET", SECRET), ("LLM_API_KEY_FILE", &mounted("LLM_API_KEY"))]).unwrap_err();
+        assert!(error.to_string().contains("is empty"), "{error}");
     }
 
     #[test]
