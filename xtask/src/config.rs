@@ -236,9 +236,9 @@ pub struct DnsPeer {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tests {
-    /// An image with curl for the `helm test` hooks.
-    pub image: ImageName,
-    pub tag: ImageTag,
+    /// Further attempts at a URL that fails, 2 s apart: a new pod's NetworkPolicy rules may take
+    /// a moment to apply.
+    pub retries: u32,
     /// Service → paths the hooks request through that service.
     pub checks: BTreeMap<String, Vec<UrlPath>>,
 }
@@ -409,7 +409,7 @@ checked_string!(
 );
 
 checked_string!(
-    /// An image repository without tag or digest: `todo-api`, `postgres`, `curlimages/curl`.
+    /// An image repository without tag or digest: `todo-api`, `postgres`, `bitnami/redis`.
     ImageName,
     |text| {
         let ok = !text.is_empty()

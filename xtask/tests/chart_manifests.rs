@@ -1,6 +1,7 @@
 //! What the rendered chart must be, checked on the golden files (`tests/golden/chart-<env>.yaml`:
-//! `helm template` output for Kubernetes 1.35, kept equal to what helm 3 and 4 render by the chart
-//! suite in `chart_real_tools.rs`). No tool needed: this runs with every `cargo test`.
+//! `helm template` output for Kubernetes 1.35, the cluster's with image digests set as deploy sets
+//! them, kept equal to what helm 3 and 4 render by the chart suite in `chart_real_tools.rs`). No
+//! tool needed: this runs with every `cargo test`.
 
 use std::path::Path;
 
@@ -60,7 +61,8 @@ fn every_container_meets_the_restricted_pod_security_standard() {
     for env in ENVIRONMENTS {
         let docs = manifests(env);
         let specs = pod_specs(&docs);
-        assert!(specs.len() >= 6, "{env}: only {} pod specs", specs.len());
+        // api, web and a test pod for each (and the bundled Postgres in minikube).
+        assert!(specs.len() >= 4, "{env}: only {} pod specs", specs.len());
         for (owner, spec) in specs {
             assert_eq!(spec["automountServiceAccountToken"], Value::Bool(false), "{env} {owner}");
             let pod = &spec["securityContext"];
@@ -91,9 +93,14 @@ fn every_container_meets_the_restricted_pod_security_standard() {
                         assert!(container["resources"][set][resource].is_string(), "{at}: {set}.{resource}");
                     }
                 }
+                // Pinned: by digest, or by a tag that is not `latest`.
                 let image = container["image"].as_str().unwrap();
-                let tag = image.rsplit_once(':').map(|(_, tag)| tag).unwrap_or("");
-                assert!(!tag.is_empty() && tag != "latest" && !tag.contains('/'), "{at}: image {image}");
+                if let Some((_, digest)) = image.split_once('@') {
+                    assert!(is_digest(digest), "{at}: image {image}");
+                } else {
+                    let tag = image.rsplit_once(':').map(|(_, tag)| tag).unwrap_or("");
+                    assert!(!tag.is_empty() && tag != "latest" && !tag.contains('/'), "{at}: image {image}");
+                }
             }
         }
     }
@@ -133,6 +140,111 @@ fn app_containers_have_distinct_probes_a_writable_tmp_and_a_short_pre_stop() {
     }
 }
 
+fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+/// The cluster pulls the app's images by digest (checkov CKV_K8S_43 holds there, no skip); minikube
+/// runs loaded images by their content-hash tags.
+#[test]
+fn cluster_images_are_pinned_by_digest_and_minikube_images_by_tag() {
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        for (owner, spec) in pod_specs(&docs) {
+            for container in containers(spec) {
+                let image = container["image"].as_str().unwrap();
+                if image.starts_with("postgres") {
+                    continue;
+                }
+                let pinned = image
+                    .split_once('@')
+                    .is_some_and(|(repository, digest)| !repository.contains(':') && is_digest(digest));
+                assert_eq!(pinned, env == "cluster", "{env} {owner}: {image}");
+            }
+        }
+        let skips: Vec<String> = docs
+            .iter()
+            .flat_map(|doc| doc["metadata"]["annotations"].as_mapping().into_iter().flatten())
+            .filter_map(|(_, value)| {
+                value.as_str().filter(|v| v.starts_with("CKV_K8S_43=")).map(str::to_owned)
+            })
+            .collect();
+        assert_eq!(skips.is_empty(), env == "cluster", "{env}: {skips:?}");
+    }
+}
+
+/// `helm test` runs the api image's `healthcheck` subcommand (no image from the internet), one pod
+/// per component with each of its paths through its Service, deleted when it passes.
+#[test]
+fn helm_test_hooks_run_the_api_image_healthcheck_through_each_service() {
+    let config = DeployConfig::load(root().try_into().unwrap()).unwrap();
+    for env in ENVIRONMENTS {
+        let docs = manifests(env);
+        let api_image = of_kind(&docs, "Deployment")
+            .into_iter()
+            .find(|d| d["metadata"]["name"].as_str() == Some("todo-api"))
+            .map(|d| d["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap().to_owned())
+            .unwrap();
+        let hooks: Vec<&Value> = of_kind(&docs, "Pod")
+            .into_iter()
+            .filter(|pod| pod["metadata"]["annotations"]["helm.sh/hook"].as_str() == Some("test"))
+            .collect();
+        assert_eq!(hooks.len(), config.tests.checks.len(), "{env}: one test pod per component");
+        for (service, paths) in &config.tests.checks {
+            let pod_name = format!("todo-test-{service}");
+            let pod = hooks
+                .iter()
+                .find(|pod| pod["metadata"]["name"].as_str() == Some(&pod_name))
+                .unwrap_or_else(|| panic!("{env}: no test pod {pod_name}"));
+            let policy = pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"].as_str().unwrap();
+            assert!(policy.split(',').any(|p| p == "hook-succeeded"), "{env} {pod_name}: {policy}");
+            assert_eq!(pod["spec"]["restartPolicy"].as_str(), Some("Never"));
+            let container = &pod["spec"]["containers"][0];
+            assert_eq!(container["image"].as_str(), Some(api_image.as_str()), "{env} {pod_name}");
+            assert!(container["command"].is_null(), "{env} {pod_name}: the image's entrypoint runs");
+            let args: Vec<&str> =
+                container["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+            let port = config.services[service.as_str()].port.0;
+            let mut expected =
+                vec!["healthcheck".to_owned(), "--retries".to_owned(), config.tests.retries.to_string()];
+            expected.extend(paths.iter().map(|path| format!("http://todo-{service}:{port}{}", path.0)));
+            assert_eq!(args, expected, "{env} {pod_name}");
+        }
+        let text =
+            std::fs::read_to_string(root().join(format!("xtask/tests/golden/chart-{env}.yaml"))).unwrap();
+        assert!(!text.contains("curl"), "{env}: a test still uses curl");
+    }
+}
+
+/// The keys of existingSecret a pod reads, by the `secrets` volume's sources: (required, optional).
+fn secret_volume_keys(spec: &Value, secret_name: &str) -> (Vec<String>, Vec<String>) {
+    let volume = spec["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"].as_str() == Some("secrets"))
+        .expect("a `secrets` volume");
+    let projected = &volume["projected"];
+    assert_eq!(
+        projected["defaultMode"].as_i64(),
+        Some(0o440),
+        "files readable by the owner and fsGroup only"
+    );
+    let (mut required, mut optional) = (Vec::new(), Vec::new());
+    for source in projected["sources"].as_sequence().unwrap() {
+        let secret = &source["secret"];
+        assert_eq!(secret["name"].as_str(), Some(secret_name));
+        let keys = if secret["optional"].as_bool() == Some(true) { &mut optional } else { &mut required };
+        for item in secret["items"].as_sequence().unwrap() {
+            assert_eq!(item["key"], item["path"], "the file is named after its key");
+            keys.push(item["key"].as_str().unwrap().to_owned());
+        }
+    }
+    (required, optional)
+}
+
 #[test]
 fn secrets_are_referenced_by_name_never_rendered() {
     let config = DeployConfig::load(root().try_into().unwrap()).unwrap();
@@ -146,17 +258,78 @@ fn secrets_are_referenced_by_name_never_rendered() {
                 assert!(!xtask::config::SECRET_KEYS.contains(&key), "{env} {} holds {key}", name(config_map));
             }
         }
+        // Secrets reach the pods as files (checkov CKV_K8S_35), never as environment values.
         for (owner, spec) in pod_specs(&docs) {
             for container in containers(spec) {
                 for var in container["env"].as_sequence().into_iter().flatten() {
                     let key = var["name"].as_str().unwrap();
-                    if xtask::config::SECRET_KEYS.contains(&key) {
-                        let reference = &var["valueFrom"]["secretKeyRef"];
-                        assert_eq!(reference["name"].as_str(), Some(secret_name), "{env} {owner} {key}");
-                        assert!(var["value"].is_null(), "{env} {owner}: {key} has a literal value");
-                    }
+                    assert!(
+                        !xtask::config::SECRET_KEYS.contains(&key),
+                        "{env} {owner}: {key} in the environment"
+                    );
+                    assert!(
+                        var["valueFrom"]["secretKeyRef"].is_null(),
+                        "{env} {owner}: {key} from a secretKeyRef"
+                    );
                 }
+                assert!(
+                    container["envFrom"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .all(|e| e["secretRef"].is_null())
+                );
             }
+        }
+        let workload = |kind: &str, name: &str| {
+            let doc = of_kind(&docs, kind)
+                .into_iter()
+                .find(|d| d["metadata"]["name"].as_str() == Some(name))
+                .unwrap_or_else(|| panic!("{env}: no {kind}/{name}"));
+            &doc["spec"]["template"]["spec"]
+        };
+        // The api: each key it reads as `<KEY>_FILE` in the read-only mount of the `secrets` volume,
+        // the LLM keys optional (a Secret without them still starts the pod).
+        let api = workload("Deployment", "todo-api");
+        let (required, optional) = secret_volume_keys(api, secret_name);
+        assert_eq!(required, ["JWT_SECRET", "DATABASE_URL"], "{env}");
+        assert_eq!(optional, ["LLM_API_KEY", "OPENAI_API_KEY"], "{env}");
+        let container = &api["containers"][0];
+        let mount = container["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"].as_str() == Some("secrets"))
+            .expect("the secrets volume is mounted");
+        assert_eq!(mount["readOnly"].as_bool(), Some(true), "{env}");
+        let dir = mount["mountPath"].as_str().unwrap();
+        assert_eq!(dir, "/var/run/secrets/todo");
+        let files: Vec<(String, String)> = container["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|var| {
+                Some((
+                    var["name"].as_str()?.strip_suffix("_FILE")?.to_owned(),
+                    var["value"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        let expected: Vec<(String, String)> =
+            required.iter().chain(&optional).map(|key| (key.clone(), format!("{dir}/{key}"))).collect();
+        assert_eq!(files, expected, "{env}");
+        // web reads no secret: no volume, no mount.
+        let web = workload("Deployment", "todo-web");
+        assert!(web["volumes"].as_sequence().unwrap().iter().all(|v| v["name"].as_str() != Some("secrets")));
+        if env == "minikube" {
+            let postgres = workload("StatefulSet", "todo-postgresql");
+            assert_eq!(
+                secret_volume_keys(postgres, secret_name),
+                (vec!["POSTGRES_PASSWORD".to_owned()], vec![])
+            );
+            let env_vars = postgres["containers"][0]["env"].as_sequence().unwrap();
+            assert!(env_vars.iter().any(|v| v["name"].as_str() == Some("POSTGRES_PASSWORD_FILE")
+                && v["value"].as_str() == Some("/var/run/secrets/todo/POSTGRES_PASSWORD")));
         }
         // The pods roll when the chart's ConfigMap changes; the Secret's hash is added by helm at
         // install time (lookup), which `helm template` cannot do.

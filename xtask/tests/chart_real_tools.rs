@@ -68,12 +68,31 @@ fn values_file(env: &str) -> String {
     chart().join(format!("values-{env}.yaml")).display().to_string()
 }
 
+/// Image digests as `cargo xtask deploy --env cluster` sets them after pushing the images (the
+/// cluster pulls by digest; minikube's loaded images have none).
+const CLUSTER_DIGESTS: [&str; 2] = [
+    "api.image.digest=sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    "web.image.digest=sha256:2222222222222222222222222222222222222222222222222222222222222222",
+];
+
+/// The values an environment is rendered with, as deploy passes them: its values file, and in
+/// the cluster the images' digests.
+fn values_args(env: &str) -> Vec<String> {
+    let mut args = vec!["-f".to_owned(), values_file(env)];
+    if env == "cluster" {
+        for digest in CLUSTER_DIGESTS {
+            args.extend(["--set".to_owned(), digest.to_owned()]);
+        }
+    }
+    args
+}
+
 /// `helm template` as deploy would run it: release `todo` in namespace `todo`.
 fn render(helm: &Path, env: &str, kube: &str, extra: &[&str]) -> Result<String, String> {
     let chart = chart().display().to_string();
-    let values = values_file(env);
-    let mut args =
-        vec!["template", "todo", &chart, "--namespace", "todo", "-f", &values, "--kube-version", kube];
+    let values = values_args(env);
+    let mut args = vec!["template", "todo", &chart, "--namespace", "todo", "--kube-version", kube];
+    args.extend(values.iter().map(String::as_str));
     args.extend(extra);
     let output = run(helm, &args);
     if output.status.success() { Ok(String::from_utf8(output.stdout).unwrap()) } else { Err(text(&output)) }
@@ -93,8 +112,10 @@ fn real_helm3_and_helm4_lint_strict_in_every_environment() {
         for env in ENVIRONMENTS {
             for kube in KUBE_VERSIONS {
                 let chart = chart().display().to_string();
-                let values = values_file(env);
-                let output = run(&helm, &["lint", "--strict", &chart, "-f", &values, "--kube-version", kube]);
+                let values = values_args(env);
+                let mut args = vec!["lint", "--strict", &chart, "--kube-version", kube];
+                args.extend(values.iter().map(String::as_str));
+                let output = run(&helm, &args);
                 assert!(output.status.success(), "{name} lint --strict ({env}, {kube}):\n{}", text(&output));
             }
         }
@@ -249,8 +270,9 @@ fn find<'a>(docs: &'a [serde_norway::Value], kind: &str, name: &str) -> &'a serd
 fn dry_run_install(helm: &Path, env: &str, extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let chart = chart().display().to_string();
-    let values = values_file(env);
-    let mut args = vec!["install", "todo", &chart, "--namespace", "todo", "-f", &values, "--dry-run=client"];
+    let values = values_args(env);
+    let mut args = vec!["install", "todo", &chart, "--namespace", "todo", "--dry-run=client"];
+    args.extend(values.iter().map(String::as_str));
     args.extend(extra);
     let output = Command::new(helm)
         .args(&args)
@@ -523,4 +545,49 @@ fn real_helm_takes_the_dns_peer_from_values_and_kubernetes_accepts_it() {
         render(&helm, "cluster", GOLDEN_KUBE, &["--set-json", r#"networkPolicy.dns.ipBlocks=["kube-dns"]"#])
             .unwrap_err();
     assert!(error.contains("ipBlocks"), "{error}");
+}
+
+#[test]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+fn real_helm_pins_images_by_digest_when_given_and_the_schema_checks_digests() {
+    let image_of = |docs: &[serde_norway::Value], kind: &str, name: &str| {
+        find(docs, kind, name)["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for name in HELMS {
+        let Some(helm) = helm(name) else { return };
+        let registry =
+            ["--set", "image.registry=registry.example.com/team/", "--set", "api.image.tag=c0ffee"];
+        let docs = documents(&render(&helm, "minikube", GOLDEN_KUBE, &registry).unwrap());
+        assert_eq!(image_of(&docs, "Deployment", "todo-api"), "registry.example.com/team/todo-api:c0ffee");
+        // The tag defaults to the chart's appVersion.
+        assert_eq!(image_of(&docs, "Deployment", "todo-web"), "registry.example.com/team/todo-web:0.1.0");
+        // The test pods run the api image, from the same registry.
+        let hook = find(&docs, "Pod", "todo-test-api");
+        assert_eq!(
+            hook["spec"]["containers"][0]["image"].as_str(),
+            Some("registry.example.com/team/todo-api:c0ffee")
+        );
+
+        let set_digest = format!("api.image.digest={digest}");
+        let mut args = registry.to_vec();
+        args.extend(["--set", &set_digest]);
+        let docs = documents(&render(&helm, "minikube", GOLDEN_KUBE, &args).unwrap());
+        let pinned = format!("registry.example.com/team/todo-api@{digest}");
+        assert_eq!(image_of(&docs, "Deployment", "todo-api"), pinned, "{name}: the digest overrides the tag");
+        assert_eq!(
+            find(&docs, "Pod", "todo-test-web")["spec"]["containers"][0]["image"].as_str(),
+            Some(pinned.as_str())
+        );
+        assert_eq!(image_of(&docs, "Deployment", "todo-web"), "registry.example.com/team/todo-web:0.1.0");
+
+        for bad in ["latest", "sha256:abc", "sha512:0123"] {
+            let set = format!("web.image.digest={bad}");
+            let error = render(&helm, "cluster", GOLDEN_KUBE, &["--set", &set]).unwrap_err();
+            assert!(error.contains("digest"), "{name}: the schema lets digest {bad} through: {error}");
+        }
+    }
 }

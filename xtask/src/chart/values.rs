@@ -18,8 +18,14 @@ const PATH: &str = "^/";
 const ENV_KEY: &str = "^[A-Z_][A-Z0-9_]*$";
 /// An address block: `169.254.20.10/32`, `fd00::10/128` (xtask's config checks it fully).
 const CIDR: &str = r"^[0-9a-fA-F.:]+/[0-9]{1,3}$";
-/// Keys every secretKeyRef needs; the others (LLM keys) are optional, so the pod starts without.
+/// Keys the Secret must hold for the api to start; the others (LLM keys) are optional, so the pod
+/// starts without them.
 const REQUIRED_SECRETS: [&str; 2] = ["JWT_SECRET", "DATABASE_URL"];
+/// An image digest, or empty for none.
+const DIGEST: &str = "^(sha256:[a-f0-9]{64})?$";
+/// The digest value's documentation (Bitnami's wording, where `image.digest` comes from).
+const DIGEST_DOC: &str = "Image digest in the form sha256:aa...; empty for none. When set it pins \
+                          the image and overrides the tag: the reference is repository@digest.";
 
 pub fn values(config: &DeployConfig) -> Node {
     let mut fields = vec![
@@ -35,6 +41,13 @@ pub fn values(config: &DeployConfig) -> Node {
              POSTGRES_PASSWORD). This chart never renders it: `cargo xtask secrets` applies it from .env, \
              and helm looks it up at install time to roll the pods when it changes.",
             pattern(config.app.secret_name.0.clone(), "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
+        ),
+        field(
+            "secretMountPath",
+            "Where a pod mounts the keys of existingSecret it reads, read-only, one file per key \
+             (mode 0440, group fsGroup); each container gets `<KEY>_FILE` set to its file rather \
+             than the value in its environment.",
+            pattern("/var/run/secrets/todo", PATH),
         ),
         field(
             "existingConfigMap",
@@ -249,24 +262,19 @@ pub fn values(config: &DeployConfig) -> Node {
         ),
         field(
             "tests",
-            "`helm test` hooks: one pod per check, a request through a component's Service.",
+            "`helm test` hooks: one pod per component, requesting each of its paths through its Service \
+             with `todo-api healthcheck URL...` in the api image (api.image): the images have no \
+             curl, and a cluster may pull nothing from the internet.",
             map(vec![
                 field(
-                    "image",
-                    "Any small image with curl; it runs non-root like everything else.",
-                    map(vec![
-                        field(
-                            "repository",
-                            "Repository, with its registry if not Docker Hub.",
-                            string(config.tests.image.0.clone()),
-                        ),
-                        field("tag", "A pinned version.", string(config.tests.tag.0.clone())),
-                        field("digest", "Pins the image by digest; overrides the tag.", string("")),
-                    ]),
+                    "retries",
+                    "Further attempts at a failing URL, 2 s apart: a new pod's NetworkPolicy rules may \
+                     take a moment to apply.",
+                    int(config.tests.retries, 0, 30),
                 ),
                 field(
                     "checks",
-                    "Component and path requested through its Service; one test pod each.",
+                    "Component and path requested through its Service; one test pod per component.",
                     list(
                         config
                             .tests
@@ -311,7 +319,7 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
             "Content-hash tag set by `cargo xtask deploy`; the chart's appVersion when empty.",
             string(""),
         ),
-        field("digest", "Pins the image by digest (sha256:...); overrides the tag.", string("")),
+        field("digest", DIGEST_DOC, pattern("", DIGEST)),
     ]);
     let probe = |path: &str, period: i64, timeout: i64, failures: i64| {
         map(vec![
@@ -369,13 +377,14 @@ fn component(config: &DeployConfig, name: &str, service: &Service) -> Node {
         field(
             "env",
             "Settings, rendered into the component's ConfigMap. Never put a secret here: secrets come \
-             from existingSecret (see secretEnv).",
+             from existingSecret as files (see secretEnv).",
             strings(service.env.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect()),
         ),
         field(
             "secretEnv",
-            "Keys of existingSecret the container reads; a required one that is missing keeps the pod \
-             from starting, with the key's name in its events.",
+            "Keys of existingSecret the container reads, as files in secretMountPath named by \
+             `<KEY>_FILE`. A required key missing from the Secret keeps the pod from starting, with \
+             the key's name in its events (FailedMount); an optional one is simply no file.",
             list(
                 secret_env,
                 map(vec![field("name", "", pattern("X", ENV_KEY)), field("optional", "", boolean(false))]),
@@ -461,7 +470,7 @@ fn postgresql(config: &DeployConfig) -> Node {
                     string(bundled.image.0.clone()),
                 ),
                 field("tag", "A pinned version.", string(bundled.tag.0.clone())),
-                field("digest", "Pins the image by digest; overrides the tag.", string("")),
+                field("digest", DIGEST_DOC, pattern("", DIGEST)),
             ]),
         ),
         field(

@@ -39,11 +39,19 @@ data:
 {{- if and $sqlite (or (gt (int $values.replicaCount) 1) $values.autoscaling.enabled) }}
 {{- fail "database.mode=sqlite allows one writer: set api.replicaCount=1 and api.autoscaling.enabled=false" }}
 {{- end }}
-{{- /* The Secret keys the container reads (DATABASE_URL is not one in the sqlite mode). */}}
+{{- /* The Secret keys the container reads (DATABASE_URL is not one in the sqlite mode), split
+into those the Secret must hold and the optional ones. */}}
 {{- $secretKeys := list }}
+{{- $requiredKeys := list }}
+{{- $optionalKeys := list }}
 {{- range $values.secretEnv }}
 {{- if not (and (eq .name "DATABASE_URL") $sqlite) }}
 {{- $secretKeys = append $secretKeys .name }}
+{{- if .optional }}
+{{- $optionalKeys = append $optionalKeys .name }}
+{{- else }}
+{{- $requiredKeys = append $requiredKeys .name }}
+{{- end }}
 {{- end }}
 {{- end }}
 apiVersion: apps/v1
@@ -114,17 +122,12 @@ spec:
           envFrom:
             - configMapRef:
                 name: {{ include "todo.componentName" . }}
-          {{- if or $values.secretEnv $values.configEnv }}
+          {{- if or $secretKeys $values.configEnv }}
           env:
-            {{- range $values.secretEnv }}
-            {{- if has .name $secretKeys }}
-            - name: {{ .name }}
-              valueFrom:
-                secretKeyRef:
-                  name: {{ $.Values.existingSecret }}
-                  key: {{ .name }}
-                  optional: {{ .optional }}
-            {{- end }}
+            {{- /* Secrets as files (the `secrets` volume), never as values in the environment. */}}
+            {{- range $secretKeys }}
+            - name: {{ . }}_FILE
+              value: {{ printf "%s/%s" (trimSuffix "/" $.Values.secretMountPath) . | quote }}
             {{- end }}
             {{- /* A key missing from this optional ConfigMap leaves the envFrom value in place. */}}
             {{- range $values.configEnv }}
@@ -165,6 +168,11 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if $secretKeys }}
+            - name: secrets
+              mountPath: {{ $.Values.secretMountPath }}
+              readOnly: true
+            {{- end }}
             {{- if $sqlite }}
             - name: data
               mountPath: {{ $.Values.sqlite.dataDir }}
@@ -173,6 +181,9 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: {{ $values.tmpSizeLimit }}
+        {{- if $secretKeys }}
+        {{- include "todo.secretVolume" (dict "context" $ "required" $requiredKeys "optional" $optionalKeys) | nindent 8 }}
+        {{- end }}
         {{- if $sqlite }}
         - name: data
           persistentVolumeClaim:

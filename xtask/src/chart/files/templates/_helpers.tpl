@@ -144,6 +144,41 @@ checkov.io/skip{{ add1 $i }}: {{ printf "%s=%s" $id (get $skips $id) | quote }}
 {{- end }}
 
 {{/*
+The `secrets` volume: the keys of existingSecret a pod reads, one read-only file each. Mode 0440:
+the kubelet makes the files root-owned with fsGroup (the pods' group) as their group, so the
+non-root user reads them through the group. A required key (or the Secret) missing keeps the pod
+in ContainerCreating with a FailedMount event naming it; an optional key missing is no file, which
+the app takes as unset. Called with (dict "context" $ "required" (list ...) "optional" (list ...)).
+*/}}
+{{- define "todo.secretVolume" -}}
+{{- $ := .context -}}
+- name: secrets
+  projected:
+    # 0440 (octal): readable by the owner (root) and the group (fsGroup), by nobody else.
+    defaultMode: 288
+    sources:
+      {{- with .required }}
+      - secret:
+          name: {{ $.Values.existingSecret }}
+          items:
+            {{- range . }}
+            - key: {{ . }}
+              path: {{ . }}
+            {{- end }}
+      {{- end }}
+      {{- with .optional }}
+      - secret:
+          name: {{ $.Values.existingSecret }}
+          optional: true
+          items:
+            {{- range . }}
+            - key: {{ . }}
+              path: {{ . }}
+            {{- end }}
+      {{- end }}
+{{- end }}
+
+{{/*
 Pod annotations that roll a workload's pods when what they read changes, and only then. The chart's
 own ConfigMap is hashed as rendered. The Secret and the .env ConfigMap are not the chart's: `cargo
 xtask secrets` applies them before deploy, and helm looks them up in the cluster while it renders,
