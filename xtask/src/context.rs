@@ -43,6 +43,8 @@ pub struct Context {
     pub ui: Ui,
     pub runner: Runner,
     pub opts: GlobalOpts,
+    /// Where phase records and hand-over files live: see [`Context::state_dir`].
+    state: Utf8PathBuf,
     config: OnceCell<DeployConfig>,
 }
 
@@ -51,7 +53,11 @@ impl Context {
         let sh = Shell::new()?;
         sh.change_dir(&root);
         let runner = Runner::new(ui.clone(), opts.dry_run);
-        Ok(Context { root, sh, ui, runner, opts, config: OnceCell::new() })
+        let state = match std::env::var("XTASK_STATE_DIR") {
+            Ok(dir) if !dir.is_empty() => root.join(dir),
+            _ => target_dir(&root).join("xtask"),
+        };
+        Ok(Context { root, sh, ui, runner, opts, state, config: OnceCell::new() })
     }
 
     pub fn run(&self, cmd: impl Into<Cmd>) -> Result<Output> {
@@ -77,10 +83,14 @@ impl Context {
     /// `target/xtask`: phase records and the artifacts phases hand to each other.
     /// `XTASK_STATE_DIR` moves it, so a test's `up` (state, database) cannot meet a developer's.
     pub fn state_dir(&self) -> Utf8PathBuf {
-        match std::env::var("XTASK_STATE_DIR") {
-            Ok(dir) if !dir.is_empty() => self.root.join(dir),
-            _ => self.target_dir().join("xtask"),
-        }
+        self.state.clone()
+    }
+
+    /// The same context keeping its state in `dir`: tests, whose scratch roots must not share
+    /// records through an inherited CARGO_TARGET_DIR.
+    pub fn with_state_dir(mut self, dir: Utf8PathBuf) -> Context {
+        self.state = dir;
+        self
     }
 
     /// Cargo's target directory (`CARGO_TARGET_DIR` or `target`).

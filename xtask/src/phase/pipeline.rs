@@ -357,7 +357,8 @@ mod tests {
         fn run_phases(&self, names: &[&str], opts: GlobalOpts) -> (Vec<&'static str>, Result<()>, String) {
             self.log.borrow_mut().clear();
             let (ui, _out, err): (Ui, Capture, Capture) = Ui::capture(false, false);
-            let cx = Context::new(self.root.clone(), opts, ui).unwrap();
+            let cx =
+                Context::new(self.root.clone(), opts, ui).unwrap().with_state_dir(self.root.join("state"));
             let phases = names.iter().map(|name| Box::new(self.phase(name).clone()) as Box<dyn Phase>);
             let result = Pipeline::new(phases.collect()).run(&cx);
             (self.log.borrow().clone(), result, err.text())
