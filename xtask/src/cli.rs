@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{containerize, doctor, helm_gen, secrets, test, up};
+use crate::commands::{
+    containerize, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test, up, verify,
+};
 use crate::context::GlobalOpts;
 
 #[derive(Parser, Debug)]
@@ -29,8 +31,14 @@ pub struct Cli {
 pub enum Command {
     Doctor(doctor::Args),
     Containerize(containerize::Args),
+    Minikube(minikube::Args),
     HelmGen(helm_gen::Args),
     Secrets(secrets::Args),
+    Deploy(deploy::Args),
+    Verify(verify::Args),
+    Status(status::Args),
+    Logs(logs::Args),
+    Down(down::Args),
     Test(test::Args),
     Up(up::Args),
 }

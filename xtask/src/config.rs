@@ -31,6 +31,8 @@ pub struct DeployConfig {
     pub app: App,
     #[serde(default)]
     pub cluster: Cluster,
+    #[serde(default)]
+    pub minikube: Minikube,
     pub ingress: Ingress,
     pub security: Security,
     pub images: Images,
@@ -65,6 +67,30 @@ pub struct App {
 pub struct Cluster {
     /// The kubeconfig context commands target; the current context when unset.
     pub context: Option<String>,
+}
+
+/// How `cargo xtask minikube` starts the local cluster (`minikube start -p <cluster.context>`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Minikube {
+    /// `--driver`; empty lets minikube choose (docker where it runs).
+    pub driver: String,
+    pub cpus: u32,
+    /// `--memory`, as minikube writes it: `4g`, `6144mb`.
+    pub memory: String,
+    /// `--kubernetes-version`; empty is minikube's default.
+    pub kubernetes_version: String,
+}
+
+impl Default for Minikube {
+    fn default() -> Minikube {
+        Minikube {
+            driver: String::new(),
+            cpus: 2,
+            memory: "4g".to_owned(),
+            kubernetes_version: String::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

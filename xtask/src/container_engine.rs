@@ -42,6 +42,11 @@ impl Engine {
         }
     }
 
+    /// The engine a program name stands for (as images.json records it).
+    pub fn from_program(program: &str) -> Option<Engine> {
+        [Engine::Docker, Engine::Podman].into_iter().find(|engine| engine.program() == program)
+    }
+
     /// How to get this engine answering, for the OS xtask runs on.
     pub fn start_hint(self) -> &'static str {
         match (self, cfg!(target_os = "macos")) {

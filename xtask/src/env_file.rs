@@ -14,6 +14,16 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::secret::Secret;
 
 pub const ENV_FILE: &str = ".env";
+
+/// The settings file the cluster phases read: `.env`, or the one `XTASK_ENV_FILE` names (relative
+/// to the project root), so a test deploying to a real cluster never reads or writes a
+/// developer's `.env`.
+pub fn cluster_env_file() -> String {
+    match std::env::var("XTASK_ENV_FILE") {
+        Ok(path) if !path.is_empty() => path,
+        _ => ENV_FILE.to_owned(),
+    }
+}
 pub const EXAMPLE_FILE: &str = "deploy/.env.example";
 
 pub struct Entry {

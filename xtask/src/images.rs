@@ -118,11 +118,23 @@ pub struct BuiltImage {
     pub reference: String,
     /// `registry/name:tag`, when pushed.
     pub pushed: Option<String>,
+    /// `sha256:…`, the digest the registry holds the pushed image under.
+    #[serde(default)]
+    pub digest: Option<String>,
     pub size_bytes: Option<u64>,
 }
 
+/// What a dry run's containerize planned, for the phases after it in the same run: a dry run
+/// writes no file, and they should still print the tags a real run would use.
+static PLANNED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 impl BuiltImages {
     pub fn load(cx: &Context) -> Result<BuiltImages> {
+        if cx.runner.dry_run()
+            && let Some(json) = PLANNED.lock().unwrap().as_deref()
+        {
+            return Ok(serde_json::from_str(json)?);
+        }
         let path = cx.state_dir().join(RECORD_FILE);
         let text = fs::read_to_string(&path).with_context(|| {
             format!("no images have been built here yet ({path} is missing): run `cargo xtask containerize`")
@@ -132,6 +144,10 @@ impl BuiltImages {
     }
 
     pub fn save(&self, cx: &Context) -> Result<()> {
+        if cx.runner.dry_run() {
+            *PLANNED.lock().unwrap() = Some(serde_json::to_string(self)?);
+            return Ok(());
+        }
         let dir = cx.state_dir();
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir}"))?;
         let path = dir.join(RECORD_FILE);

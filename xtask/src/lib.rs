@@ -9,7 +9,10 @@ pub mod config;
 pub mod container_engine;
 pub mod context;
 pub mod env_file;
+pub mod helm;
+pub mod http;
 pub mod images;
+pub mod kube;
 pub mod phase;
 pub mod process_tree;
 pub mod runner;
@@ -33,9 +36,15 @@ pub fn main() -> ExitCode {
     let result = Context::new(context::project_root(), cli.global.clone(), ui.clone()).and_then(|cx| {
         match &cli.command {
             Command::Containerize(args) => commands::containerize::run(&cx, args),
+            Command::Deploy(args) => commands::deploy::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
+            Command::Down(args) => commands::down::run(&cx, args),
             Command::HelmGen(args) => commands::helm_gen::run(&cx, args),
+            Command::Logs(args) => commands::logs::run(&cx, args),
+            Command::Minikube(args) => commands::minikube::run(&cx, args),
             Command::Secrets(args) => commands::secrets::run(&cx, args),
+            Command::Status(args) => commands::status::run(&cx, args),
+            Command::Verify(args) => commands::verify::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
             Command::Up(args) => commands::up::run(&cx, args),
         }

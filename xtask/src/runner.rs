@@ -297,6 +297,30 @@ impl Runner {
         Ok(self.output(cmd)?.stdout.trim().to_owned())
     }
 
+    /// Starts `cmd` detached from xtask (its own process group, output to `log`), to outlive it:
+    /// `minikube tunnel`. Returns its pid; `None` in a dry run, where it is only printed.
+    pub fn spawn_detached(&self, cmd: Cmd, log: &camino::Utf8Path) -> Result<Option<u32>> {
+        if !self.announce(&cmd)? {
+            return Ok(None);
+        }
+        use std::os::unix::process::CommandExt;
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let out = std::fs::File::create(log)?;
+        let mut command = Command::new(&cmd.program);
+        command.args(&cmd.args).stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).process_group(0);
+        for (key, value) in &cmd.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let child =
+            command.spawn().map_err(|err| anyhow::anyhow!("cannot start `{}`: {err}", cmd.program))?;
+        Ok(Some(child.id()))
+    }
+
     /// Starts `cmd` in the background (a server): the same checks and echo as [`Runner::run`],
     /// its output streamed line by line under its label. `None` in a dry run, where it is only
     /// printed.

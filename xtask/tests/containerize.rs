@@ -241,7 +241,15 @@ fn fakes_docker_without_a_daemon_falls_back_to_podman_and_no_engine_is_an_error(
 #[test]
 fn fakes_push_tags_for_the_registry_and_pushes() {
     let mut world = world();
-    world.on("docker", &["tag"], Reply::ok("")).on("docker", &["push"], Reply::ok(""));
+    // What docker push prints last: the tag, the digest the registry stored, the manifest's size.
+    let digest = format!("sha256:{}", "9f86d081884c7d65".repeat(4));
+    world.on("docker", &["tag"], Reply::ok("")).on(
+        "docker",
+        &["push"],
+        Reply::ok(&format!(
+            "The push refers to repository [x]\n5f70bf18a086: Pushed\n0a1b2c: digest: {digest} size: 528\n"
+        )),
+    );
     let run = world.xtask(&["containerize", "--build", "host", "--push", "registry.example.com/team/"]);
     assert!(run.success(), "{}", run.all());
     let api = tag_of(&world, "todo-api");
@@ -255,6 +263,16 @@ fn fakes_push_tags_for_the_registry_and_pushes() {
             .contains(&format!("docker push registry.example.com/team/todo-api:{api}"))
     );
     assert_eq!(images(&world)["images"][0]["pushed"], format!("registry.example.com/team/todo-api:{api}"));
+    assert_eq!(images(&world)["images"][0]["digest"], digest, "deploy pins what was pushed");
+}
+
+#[test]
+fn fakes_a_push_that_names_no_digest_fails_rather_than_deploy_an_unpinned_image() {
+    let mut world = world();
+    world.on("docker", &["tag"], Reply::ok("")).on("docker", &["push"], Reply::ok("Pushed\n"));
+    let run = world.xtask(&["containerize", "--build", "host", "--push", "127.0.0.1:5000"]);
+    assert!(!run.success());
+    assert!(run.stderr.contains("succeeded but named no digest"), "{}", run.stderr);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
-/// cargo, and the programs the `chart`, `browser` and `containers` suites need (they run
+/// cargo, and the programs the `chart`, `browser`, `containers` and `kube` suites need (they run
 /// `cargo test`, so the fake cargo answers for them).
 fn world_with_cargo() -> World {
     let mut world = World::new();
@@ -15,6 +15,17 @@ fn world_with_cargo() -> World {
         world.install(tool);
     }
     world.install("docker").on("docker", &["version", "--format"], Reply::ok("28.2.2\n"));
+    // The kube suite's cluster, as `source ci/kube-up.sh` exports it.
+    world.install("kubectl");
+    for (key, value) in [
+        ("KUBECONFIG", "/var/lib/todo-kube/admin.kubeconfig"),
+        ("TODO_KUBE_REGISTRY", "127.0.0.1:5000"),
+        ("TODO_KUBE_INGRESS_URL", "http://127.0.0.1:18080"),
+        ("TODO_KUBE_DB_HOST", "10.88.0.1"),
+        ("TEST_DATABASE_URL", "postgres://todo_test@127.0.0.1/todo_test"),
+    ] {
+        world.env(key, value);
+    }
     world
 }
 
@@ -23,6 +34,8 @@ const CHART_SUITE: &str = "cargo test -p xtask --test chart_real_tools -- --igno
 const BROWSER_SUITE_TOOLS: [&str; 2] = ["chromium", "chromedriver"];
 const BROWSER_SUITE: &str = "cargo test -p xtask --test browser_real_tools -- --ignored";
 const CONTAINERS_SUITE: &str = "cargo test -p xtask --test containers_real_tools -- --ignored";
+const KUBE_SUITE: &str =
+    "cargo test -p xtask --test kube_real_tools -- --ignored --test-threads=1 --nocapture";
 
 /// The cargo commands the world's fake cargo received (the containers suite also asks docker
 /// whether its engine answers).
@@ -55,6 +68,10 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           $ docker version --format '{{.Server.Version}}'
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test containers_real_tools -- --ignored
         ✓ containers planned in <T>
+        ▶ kube
+          $ docker version --format '{{.Server.Version}}'
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test kube_real_tools -- --ignored --test-threads=1 --nocapture
+        ✓ kube planned in <T>
 
           phase       result   time  budget  note
           compile     planned  <T>  -
@@ -62,7 +79,8 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           chart       planned  <T>  -
           browser     planned  <T>  -
           containers  planned  <T>  -
-        5 planned, 0 skipped, 0 failed in <T>
+          kube        planned  <T>  -
+        6 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -82,7 +100,8 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
             "cargo test --workspace",
             CHART_SUITE,
             BROWSER_SUITE,
-            CONTAINERS_SUITE
+            CONTAINERS_SUITE,
+            KUBE_SUITE
         ]
     );
     assert_eq!(calls[0].env["TODO_REQUIRE_TOOLS"], None);
@@ -95,7 +114,8 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     );
     assert_eq!(calls[3].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[4].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
-    assert!(run.stderr.contains("5 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert_eq!(calls[5].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert!(run.stderr.contains("6 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -145,7 +165,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 4 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 5 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -167,7 +187,7 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     assert!(run.success(), "{}", run.all());
     assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
     let lines: Vec<String> = cargo_calls(&world).iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace", CHART_SUITE, BROWSER_SUITE, CONTAINERS_SUITE]);
+    assert_eq!(lines, ["cargo test --workspace", CHART_SUITE, BROWSER_SUITE, CONTAINERS_SUITE, KUBE_SUITE]);
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
@@ -216,6 +236,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start containers",
             "command",
             "phase_finish containers",
+            "phase_start kube",
+            "command",
+            "phase_finish kube",
             "pipeline_finish"
         ]
     );

@@ -47,7 +47,7 @@ pub struct Args {
     pub build_args: Vec<(String, String)>,
 }
 
-fn parse_build_arg(text: &str) -> Result<(String, String), String> {
+pub fn parse_build_arg(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(format!("`{text}` is not KEY=VALUE")),
@@ -182,23 +182,24 @@ impl Plan for Images<'_> {
                 true => None,
                 false => Some(read_size(cx, plan.engine, image)?),
             };
-            let pushed = match &self.args.push {
-                Some(registry) => Some(push(cx, plan.engine, image, registry)?),
-                None => None,
+            let (pushed, digest) = match &self.args.push {
+                Some(registry) => {
+                    let (remote, digest) = push(cx, plan.engine, image, registry)?;
+                    (Some(remote), digest)
+                }
+                None => (None, None),
             };
             built.push(BuiltImage {
                 name: image.spec.name.to_owned(),
                 tag: image.tag.clone(),
                 reference: image.reference(),
                 pushed,
+                digest,
                 size_bytes: size,
             });
         }
         report(cx, plan, &built, &times);
-        if !cx.runner.dry_run() {
-            BuiltImages { engine: plan.engine.program().to_owned(), mode: plan.mode, images: built }
-                .save(cx)?;
-        }
+        BuiltImages { engine: plan.engine.program().to_owned(), mode: plan.mode, images: built }.save(cx)?;
         Ok(if missing.is_empty() && self.args.push.is_none() {
             Outcome::UpToDate("every image's tag is already in the engine".into())
         } else {
@@ -381,17 +382,47 @@ fn read_size(cx: &Context, engine: Engine, image: &Planned) -> Result<u64> {
         .with_context(|| format!("`{} image inspect` printed `{text}` for the size", engine.program()))
 }
 
-fn push(cx: &Context, engine: Engine, image: &Planned, registry: &str) -> Result<String> {
+/// Tags and pushes the image; returns its remote reference and the digest the registry now
+/// holds it under (what a cluster pins: `repo@sha256:…`).
+fn push(cx: &Context, engine: Engine, image: &Planned, registry: &str) -> Result<(String, Option<String>)> {
     let program = engine.program();
     let local = image.reference();
     let remote = format!("{}/{}", registry.trim_end_matches('/'), local);
     cx.run(Cmd::from(cmd!(cx.sh, "{program} tag {local} {remote}")))?;
-    cx.run(
-        Cmd::from(cmd!(cx.sh, "{program} push {remote}"))
-            .timeout(Duration::from_secs(30 * 60))
-            .hint(format!("log in first: `{program} login {registry}`")),
-    )?;
-    Ok(remote)
+    let hint = format!(
+        "log in first: `{program} login {registry}`; a registry on plain HTTP must be listed as insecure \
+         (Docker: \"insecure-registries\" in daemon.json; podman: registries.conf)"
+    );
+    // The digest of what was pushed, which a push may change (recompression): podman writes it
+    // to a file; Docker prints `TAG: digest: sha256:… size: N`.
+    let output = match engine {
+        Engine::Podman => {
+            let file = cx.state_dir().join(format!("{}.digest", image.spec.name));
+            if !cx.runner.dry_run() {
+                std::fs::create_dir_all(cx.state_dir())?;
+            }
+            let push = cmd!(cx.sh, "podman push --digestfile {file} {remote}");
+            cx.run(Cmd::from(push).timeout(Duration::from_secs(30 * 60)).hint(hint))?;
+            std::fs::read_to_string(&file).unwrap_or_default()
+        }
+        Engine::Docker => {
+            let push = cmd!(cx.sh, "docker push {remote}");
+            cx.run(Cmd::from(push).timeout(Duration::from_secs(30 * 60)).hint(hint))?.stdout
+        }
+    };
+    let digest = find_digest(&output);
+    if digest.is_none() && !cx.runner.dry_run() {
+        bail!("`{program} push {remote}` succeeded but named no digest; deploy pins pushed images by digest");
+    }
+    Ok((remote, digest))
+}
+
+/// The first `sha256:` followed by 64 hex digits.
+fn find_digest(text: &str) -> Option<String> {
+    text.match_indices("sha256:").find_map(|(i, _)| {
+        let hex = text.get(i + 7..i + 7 + 64)?;
+        hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()).then(|| format!("sha256:{hex}"))
+    })
 }
 
 fn report(cx: &Context, plan: &Images, built: &[BuiltImage], times: &[(String, Duration)]) {
@@ -438,6 +469,14 @@ fn report(cx: &Context, plan: &Images, built: &[BuiltImage], times: &[(String, D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pushed_digest_is_read_from_docker_and_podman() {
+        let digest = format!("sha256:{}", "ab12".repeat(16));
+        assert_eq!(find_digest(&format!("abc123: digest: {digest} size: 1573\n")), Some(digest.clone()));
+        assert_eq!(find_digest(&digest), Some(digest));
+        assert_eq!(find_digest("sha256:short"), None);
+    }
 
     #[test]
     fn failed_steps_are_found_in_each_builder_dialect() {

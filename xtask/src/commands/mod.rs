@@ -1,8 +1,14 @@
 //! One module per subcommand.
 
 pub mod containerize;
+pub mod deploy;
 pub mod doctor;
+pub mod down;
 pub mod helm_gen;
+pub mod logs;
+pub mod minikube;
 pub mod secrets;
+pub mod status;
 pub mod test;
 pub mod up;
+pub mod verify;

@@ -190,7 +190,7 @@ struct SecretsPlan {
 impl SecretsPlan {
     fn prepare(cx: &Context, env: &str, generate: Generate) -> Result<SecretsPlan> {
         let (config, _) = DeployConfig::load_env(&cx.root, Some(env))?;
-        let file = EnvFile::read(&cx.root, env_file::ENV_FILE)?;
+        let file = EnvFile::read(&cx.root, &env_file::cluster_env_file())?;
         let mode = config.database.mode;
 
         let mut wanted: BTreeSet<String> =

@@ -1,0 +1,133 @@
+//! `cargo xtask deploy`: from source to a verified release, running only what changed.
+
+mod release;
+mod watch;
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use super::containerize::{self, Containerize};
+use super::helm_gen::HelmGen;
+use super::minikube::{self, Minikube};
+use super::secrets::Secrets;
+use super::verify::{self, Verify};
+use crate::config::{self, DeployConfig};
+use crate::container_engine::Engine;
+use crate::context::Context;
+use crate::images::BuildMode;
+use crate::phase::{Phase, Pipeline};
+pub use release::Release;
+
+/// Build, load, configure and release the app, then verify it through the ingress
+///
+/// Runs the phases that are out of date, in order, each skipped when its inputs are unchanged:
+/// containerize (content-hash tags, never `latest`) → minikube (`--env minikube`: the profile, its
+/// ingress controller, the images loaded) → helm-gen → secrets (.env → Secret, values never on a
+/// command line) → release → verify.
+///
+/// `release` first checks `helm status`: a release an interrupted run left `pending-*` is rolled
+/// back (or uninstalled if it never installed). Then `helm upgrade --install` with the flags of the
+/// helm found (Helm 3: `--atomic --wait`; Helm 4: `--rollback-on-failure --wait=watcher`), and
+/// `kubectl rollout status` for each Deployment, showing which pods are ready as it waits. When the
+/// release does not become ready, helm rolls it back, so the previous revision keeps serving, and
+/// deploy prints why: the warning events, each failing pod with its reason and last log lines,
+/// and what to do.
+///
+/// `--env cluster` targets the current kube context: the images are pushed to the registry
+/// (`--registry`, or [images] registry in deploy/environments/cluster.toml) and pinned by digest.
+/// Resume a failed deploy with `--from PHASE`; `--dry-run` prints every command and changes
+/// nothing. Calls docker or podman, cargo, minikube, helm and kubectl.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The environment: a file in deploy/environments/ (`minikube`: the local profile;
+    /// `cluster`: the current kube context, images pushed to a registry)
+    #[arg(long = "env", value_name = "ENV", default_value = config::DEFAULT_ENVIRONMENT)]
+    pub env: String,
+
+    /// Push the images here and pin them by digest (overrides [images] registry), e.g.
+    /// `registry.example.com/team` or `127.0.0.1:5000`
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// How long helm and each rollout may take before the release is rolled back
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = config::parse_duration)]
+    pub timeout: Duration,
+
+    /// Where the binaries are compiled [default: host on Linux, docker elsewhere]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub build: Option<BuildMode>,
+
+    /// The engine to build with [default: docker when its daemon answers, else podman]
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+
+    /// A Dockerfile build argument (as `containerize --build-arg`); part of the image tags, so a
+    /// new value rolls the pods
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = containerize::parse_build_arg)]
+    pub build_args: Vec<(String, String)>,
+
+    /// The IngressClass, when the cluster's controller is not the one in deploy/todo.toml
+    /// ([ingress] class), e.g. `traefik`
+    #[arg(long, value_name = "CLASS")]
+    pub ingress_class: Option<String>,
+
+    /// Stop after the release; do not run verify
+    #[arg(long)]
+    pub no_verify: bool,
+
+    #[command(flatten)]
+    pub minikube: minikube::MinikubeOptions,
+
+    #[command(flatten)]
+    pub verify: verify::VerifyOptions,
+}
+
+pub fn run(cx: &Context, args: &Args) -> Result<()> {
+    Pipeline::new(phases(cx, args)?).run(cx)
+}
+
+/// The phases of a deploy to `args.env`, in order.
+pub fn phases(cx: &Context, args: &Args) -> Result<Vec<Box<dyn Phase>>> {
+    let (config, _) = DeployConfig::load_env(&cx.root, Some(&args.env))?;
+    let local = args.env == "minikube";
+    let registry =
+        args.registry.clone().or_else(|| Some(config.images.registry.clone()).filter(|r| !r.is_empty()));
+    if !local && registry.is_none() {
+        bail!(
+            "environment `{}` needs a registry its cluster can pull from: pass --registry HOST[/PATH], or set \
+             [images] registry in {}",
+            args.env,
+            config::environment_file(&args.env)
+        );
+    }
+    // Loaded into minikube, the images need no registry; a registry given anyway is used.
+    let push = if local { args.registry.clone() } else { registry.clone() };
+    let mut phases: Vec<Box<dyn Phase>> = vec![Box::new(Containerize::new(containerize::Args {
+        build: args.build,
+        engine: args.engine,
+        push: push.clone(),
+        build_args: args.build_args.clone(),
+    }))];
+    if local {
+        phases.push(Box::new(Minikube { options: args.minikube.clone() }));
+    }
+    phases.push(Box::new(HelmGen { check: false }));
+    phases.push(Box::new(Secrets { env: args.env.clone() }));
+    let needs: &'static [&'static str] = if local {
+        &["containerize", "minikube", "helm-gen", "secrets"]
+    } else {
+        &["containerize", "helm-gen", "secrets"]
+    };
+    phases.push(Box::new(Release {
+        env: args.env.clone(),
+        needs,
+        registry: push,
+        ingress_class: args.ingress_class.clone(),
+        timeout: args.timeout,
+    }));
+    if !args.no_verify {
+        phases.push(Box::new(Verify { env: args.env.clone(), options: args.verify.clone() }));
+    }
+    Ok(phases)
+}

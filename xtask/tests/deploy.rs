@@ -1,0 +1,545 @@
+//! `cargo xtask deploy` (and `minikube`, `status`, `down`) against scripted fakes of docker, cargo,
+//! minikube, helm and kubectl that answer as the real CLIs do. The real path is proven on a real
+//! Kubernetes by the `kube` suite (kube_real_tools.rs); these cover every branch, fast.
+
+mod support;
+
+use expect_test::expect;
+use support::{Call, Reply, Run, World, normalize_durations};
+
+const NO_SUCH_IMAGE: &str = "Error response from daemon: No such image: todo-api:0\n";
+const CANARY_JWT: &str = "canary-jwt-5f1d0c9e8b7a6f5e4d3c2b1a0f9e8d7c";
+const CANARY_PG: &str = "canary-pg-pw-0123456789abcdef";
+const NOT_FOUND: &str = "Error: release: not found\n";
+
+/// A machine where minikube's profile is stopped, its ingress addon off, no image built or loaded
+/// and no release installed; every command that changes something succeeds.
+fn fresh() -> World {
+    let mut world = World::healthy();
+    world.install("rustc").install("sh");
+    let hosts = world.root.parent().unwrap().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
+    world
+        .env("XTASK_HOSTS_FILE", hosts.to_str().unwrap())
+        .repo_files(&[
+            "infra/docker/api.Dockerfile",
+            "infra/docker/web.Dockerfile",
+            "infra/docker/stage-rootfs.sh",
+            ".dockerignore",
+        ])
+        .file("Cargo.toml", "[workspace]\nmembers = [\"services/api\", \"services/web\"]\n")
+        .file("Cargo.lock", "version = 4\n")
+        .file("services/api/src/main.rs", "fn main() {}\n")
+        .file("services/web/src/main.rs", "fn main() {}\n")
+        .file(".env", &format!("JWT_SECRET={CANARY_JWT}\nPOSTGRES_PASSWORD={CANARY_PG}\n"))
+        .on("rustc", &["-V"], Reply::ok("rustc 1.95.0 (59807616e 2026-04-14)\n"))
+        .on("cargo", &["build"], Reply::ok(""))
+        .on("sh", &[], Reply::ok(""))
+        .on("docker", &["build"], Reply::ok("Successfully built 1a2b3c\n"))
+        .on("docker", &["image", "inspect", "--format", "{{.Size}}"], Reply::ok("9876543\n"))
+        .on_seq(
+            "docker",
+            &["image", "inspect", "--format", "{{.Id}}"],
+            vec![Reply::fail(1, NO_SUCH_IMAGE), Reply::fail(1, NO_SUCH_IMAGE), Reply::ok("sha256:1a2b\n")],
+        )
+        // minikube: stopped, then started.
+        .on_seq(
+            "minikube",
+            &["status", "-p", "todo", "-o", "json"],
+            vec![
+                Reply::ok(r#"{"Name":"todo","Host":"Stopped","Kubelet":"Stopped","APIServer":"Stopped","Kubeconfig":"Stopped"}"#)
+                    .exit(7),
+                Reply::ok(r#"{"Name":"todo","Host":"Running","Kubelet":"Running","APIServer":"Running","Kubeconfig":"Configured"}"#),
+            ],
+        )
+        .on("minikube", &["start"], Reply::ok("🏄  Done! kubectl is now configured to use \"todo\" cluster\n"))
+        .on_seq(
+            "minikube",
+            &["-p", "todo", "addons", "list", "-o", "json"],
+            vec![
+                Reply::ok(r#"{"ingress":{"Profile":"todo","Status":"disabled"}}"#),
+                Reply::ok(r#"{"ingress":{"Profile":"todo","Status":"enabled"}}"#),
+            ],
+        )
+        .on("minikube", &["-p", "todo", "addons", "enable", "ingress"], Reply::ok("🌟  The 'ingress' addon is enabled\n"))
+        .on("minikube", &["-p", "todo", "image", "ls"], Reply::ok("registry.k8s.io/pause:3.10\n"))
+        .on("minikube", &["-p", "todo", "image", "load"], Reply::ok(""))
+        .on("minikube", &["-p", "todo", "ip"], Reply::ok("192.168.49.2\n"))
+        .on("kubectl", &["--context", "todo", "wait"], Reply::ok("pod/ingress-nginx-controller-abc condition met\n"))
+        // secrets
+        .on("kubectl", &["--context", "todo", "apply"], Reply::ok("serverside-applied\n"))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "secret"], Reply::ok(""))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "secret/todo-secrets"],
+            Reply::ok("secret/todo-secrets\nconfigmap/todo-env\n"),
+        )
+        // helm: nothing installed, then installed.
+        .on_seq(
+            "helm",
+            &["status", "todo"],
+            vec![Reply::fail(1, NOT_FOUND), Reply::ok(&release_json("deployed", 1))],
+        )
+        .on("helm", &["upgrade"], Reply::ok("Release \"todo\" has been upgraded. Happy Helming!\n"))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "deployments"],
+            Reply::ok("deployment.apps/todo-api\ndeployment.apps/todo-web\n"),
+        )
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "rollout", "status"], Reply::ok("successfully rolled out\n"))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "pods"], Reply::ok(r#"{"items": []}"#));
+    world
+}
+
+fn release_json(status: &str, revision: u32) -> String {
+    format!(r#"{{"name":"todo","info":{{"status":"{status}"}},"version":{revision},"namespace":"todo"}}"#)
+}
+
+fn deploy(world: &World, extra: &[&str]) -> Run {
+    let mut args = vec!["deploy", "--no-verify", "--build", "host"];
+    args.extend(extra);
+    world.xtask(&args)
+}
+
+/// The calls that change something, in order (queries left out).
+fn changes(calls: &[Call]) -> Vec<String> {
+    let query = |c: &Call| {
+        let argv: Vec<&str> = c.argv.iter().map(String::as_str).collect();
+        let kubectl_get = c.tool == "kubectl" && argv.iter().take(5).any(|a| *a == "get");
+        kubectl_get
+            || matches!(
+                (c.tool.as_str(), argv.as_slice()),
+                ("rustc", _)
+                    | ("docker", ["image", "inspect", ..])
+                    | ("docker" | "podman" | "cargo" | "helm" | "kubectl", ["version" | "--version", ..])
+                    | (
+                        "minikube",
+                        ["status", ..]
+                            | ["version", ..]
+                            | [_, _, "addons", "list", ..]
+                            | [_, _, "image", "ls"]
+                            | [_, _, "ip"]
+                    )
+                    | ("helm", ["status", ..])
+                    | ("kubectl", ["config", ..])
+                    | ("podman", ["image", "ls", ..])
+            )
+    };
+    calls.iter().filter(|c| !query(c)).map(Call::line).collect()
+}
+
+/// Each prefix starts a line of `lines`, in this order.
+fn assert_in_order(lines: &[String], prefixes: &[&str]) {
+    let mut from = 0;
+    for prefix in prefixes {
+        match lines[from..].iter().position(|line| line.starts_with(prefix)) {
+            Some(i) => from += i + 1,
+            None => panic!("no `{prefix}…` after line {from} of:\n{}", lines.join("\n")),
+        }
+    }
+}
+
+fn tag(world: &World, image: &str) -> String {
+    let images: serde_json::Value = serde_json::from_str(&world.read("target/xtask/images.json")).unwrap();
+    let found = images["images"].as_array().unwrap().iter().find(|i| i["name"] == image).unwrap();
+    found["tag"].as_str().unwrap().to_owned()
+}
+
+fn upgrade(calls: &[Call]) -> Call {
+    calls
+        .iter()
+        .find(|c| c.tool == "helm" && c.argv.first().map(String::as_str) == Some("upgrade"))
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn fakes_fresh_minikube_deploy_starts_the_cluster_waits_for_ingress_loads_images_then_releases() {
+    let world = fresh();
+    let run = deploy(&world, &[]);
+    assert!(run.success(), "{}", run.all());
+    let (api, web) = (tag(&world, "todo-api"), tag(&world, "todo-web"));
+    let changes = changes(&world.calls());
+    assert_in_order(
+        &changes,
+        &[
+            "cargo build --release",
+            "docker build",
+            "minikube start -p todo",
+            "minikube -p todo addons enable ingress",
+            "kubectl --context todo wait --namespace ingress-nginx",
+            "minikube -p todo image load",
+            "kubectl --context todo apply --server-side",
+            "helm upgrade --install",
+            "kubectl --context todo --namespace todo rollout status",
+        ],
+    );
+    let expected_tail = [
+        "minikube start -p todo --cpus=2 --memory=4g".to_owned(),
+        "minikube -p todo addons enable ingress".to_owned(),
+        "kubectl --context todo wait --namespace ingress-nginx --for=condition=ready pod --selector app.kubernetes.io/component=controller --timeout=300s".to_owned(),
+        format!("minikube -p todo image load todo-api:{api}"),
+        format!("minikube -p todo image load todo-web:{web}"),
+    ];
+    let start = changes.iter().position(|line| line.starts_with("minikube start")).unwrap();
+    assert_eq!(changes[start..start + 5], expected_tail, "{changes:#?}");
+
+    let upgrade = upgrade(&world.calls()).line();
+    assert_eq!(
+        upgrade,
+        format!(
+            "helm upgrade --install todo infra/helm/todo --kube-context todo --namespace todo --create-namespace \
+             --values infra/helm/todo/values-minikube.yaml --set-string image.registry= \
+             --set-string api.image.repository=todo-api --set-string api.image.tag={api} \
+             --set-string web.image.repository=todo-web --set-string web.image.tag={web} \
+             --atomic --wait --timeout 300s"
+        )
+    );
+    let after = changes.iter().position(|line| line.starts_with("helm upgrade")).unwrap();
+    assert_eq!(
+        changes[after + 1..],
+        [
+            "kubectl --context todo --namespace todo rollout status deployment.apps/todo-api --timeout=300s",
+            "kubectl --context todo --namespace todo rollout status deployment.apps/todo-web --timeout=300s",
+        ],
+        "secrets are applied before the release, rollouts after it"
+    );
+    assert!(changes.iter().position(|l| l.contains("apply --server-side")).unwrap() < after);
+
+    // The hosts line is printed, not written, without --write-hosts.
+    assert!(run.stderr.contains("192.168.49.2 todo.local"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(world.root.parent().unwrap().join("hosts")).unwrap(),
+        "127.0.0.1 localhost\n"
+    );
+
+    // Never `latest`, never a secret value on a command line or in the output.
+    for call in world.calls() {
+        let line = call.line();
+        assert!(!line.contains(":latest") && !line.contains("tag=latest"), "{line}");
+        for canary in [CANARY_JWT, CANARY_PG] {
+            assert!(!line.contains(canary), "a secret reached argv: {line}");
+        }
+    }
+    for canary in [CANARY_JWT, CANARY_PG] {
+        assert!(!run.all().contains(canary), "a secret reached the output");
+    }
+    assert!(run.stderr.contains("phase"), "ends with the phase table: {}", run.stderr);
+    assert!(run.stderr.contains("release"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_deploy_again_with_nothing_changed_starts_builds_loads_and_upgrades_nothing() {
+    let mut world = fresh();
+    assert!(deploy(&world, &[]).success());
+    let (api, web) = (tag(&world, "todo-api"), tag(&world, "todo-web"));
+    // Now everything is there: the profile runs, its addon is on, both images are loaded, the
+    // release is deployed.
+    world
+        .on(
+            "minikube",
+            &["status", "-p", "todo", "-o", "json"],
+            Reply::ok(r#"{"Host":"Running","Kubelet":"Running","APIServer":"Running"}"#),
+        )
+        .on(
+            "minikube",
+            &["-p", "todo", "addons", "list", "-o", "json"],
+            Reply::ok(r#"{"ingress":{"Status":"enabled"}}"#),
+        )
+        .on(
+            "minikube",
+            &["-p", "todo", "image", "ls"],
+            Reply::ok(&format!("docker.io/library/todo-api:{api}\ndocker.io/library/todo-web:{web}\n")),
+        )
+        .on("docker", &["image", "inspect", "--format", "{{.Id}}"], Reply::ok("sha256:1a2b\n"))
+        .on("helm", &["status", "todo"], Reply::ok(&release_json("deployed", 1)));
+    world.clear_calls();
+    let run = deploy(&world, &[]);
+    assert!(run.success(), "{}", run.all());
+    let changes = changes(&world.calls());
+    assert_eq!(
+        changes,
+        [
+            "kubectl --context todo wait --namespace ingress-nginx --for=condition=ready pod --selector app.kubernetes.io/component=controller --timeout=300s"
+        ],
+        "only the (instant) ingress readiness check runs"
+    );
+    for phase in ["containerize", "helm-gen", "secrets", "release"] {
+        assert!(
+            run.stderr.contains(&format!("– {phase} skipped: unchanged since")),
+            "{phase}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn fakes_helm4_gets_rollback_on_failure_and_wait_watcher() {
+    let mut world = fresh();
+    world.on("helm", &["version", "--short"], Reply::ok("v4.1.4+g05fa379\n"));
+    let run = deploy(&world, &["--timeout", "2m"]);
+    assert!(run.success(), "{}", run.all());
+    let upgrade = upgrade(&world.calls());
+    assert!(
+        upgrade.line().ends_with("--rollback-on-failure --wait=watcher --timeout 120s"),
+        "{}",
+        upgrade.line()
+    );
+    assert!(!upgrade.argv.contains(&"--atomic".to_owned()));
+}
+
+#[test]
+fn fakes_a_release_stuck_in_pending_upgrade_is_rolled_back_before_the_upgrade() {
+    let mut world = fresh();
+    world.on_seq(
+        "helm",
+        &["status", "todo"],
+        vec![Reply::ok(&release_json("pending-upgrade", 4)), Reply::ok(&release_json("deployed", 6))],
+    );
+    world.on("helm", &["rollback"], Reply::ok("Rollback was a success! Happy Helming!\n"));
+    let run = deploy(&world, &[]);
+    assert!(run.success(), "{}", run.all());
+    let helm: Vec<String> =
+        changes(&world.calls()).into_iter().filter(|line| line.starts_with("helm")).collect();
+    assert_eq!(helm.len(), 2, "{helm:?}");
+    assert_eq!(helm[0], "helm rollback todo --kube-context todo --namespace todo --wait --timeout 300s");
+    assert!(helm[1].starts_with("helm upgrade --install todo"));
+    assert!(run.stderr.contains("stuck in pending-upgrade at revision 4"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_an_install_that_never_finished_is_uninstalled_first() {
+    let mut world = fresh();
+    world.on_seq(
+        "helm",
+        &["status", "todo"],
+        vec![Reply::ok(&release_json("pending-install", 1)), Reply::ok(&release_json("deployed", 1))],
+    );
+    world.on("helm", &["uninstall"], Reply::ok("release \"todo\" uninstalled\n"));
+    let run = deploy(&world, &[]);
+    assert!(run.success(), "{}", run.all());
+    let helm: Vec<String> =
+        changes(&world.calls()).into_iter().filter(|line| line.starts_with("helm")).collect();
+    assert_eq!(helm[0], "helm uninstall todo --kube-context todo --namespace todo --wait --timeout 300s");
+}
+
+const CRASHING_PODS: &str = r#"{"items": [
+  {"metadata": {"name": "todo-api-6f7d9-x2x", "labels": {"app.kubernetes.io/component": "api"}},
+   "spec": {"containers": [{"name": "api", "image": "todo-api:abc"}]},
+   "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+     "containerStatuses": [{"name": "api", "ready": false, "restartCount": 4,
+       "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container"}},
+       "lastState": {"terminated": {"reason": "Error", "exitCode": 2}}}]}},
+  {"metadata": {"name": "todo-web-5c4b-k9z", "labels": {"app.kubernetes.io/component": "web"}},
+   "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+]}"#;
+
+const WARNINGS: &str = r#"{"items": [
+  {"type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container api",
+   "involvedObject": {"kind": "Pod", "name": "todo-api-6f7d9-x2x"}, "lastTimestamp": "2026-12-07T10:00:00Z", "count": 5}
+]}"#;
+
+#[test]
+fn fakes_a_crash_looping_pod_is_diagnosed_with_its_reason_its_last_log_lines_and_what_to_do() {
+    let mut world = fresh();
+    world
+        .on(
+            "helm",
+            &["upgrade"],
+            Reply::fail(1, "Error: UPGRADE FAILED: release todo failed, and has been rolled back due to atomic being set: context deadline exceeded\n"),
+        )
+        .on("helm", &["status", "todo"], Reply::ok(&release_json("deployed", 3)))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "pods"], Reply::ok(CRASHING_PODS))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "events"], Reply::ok(WARNINGS))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "logs", "todo-api-6f7d9-x2x"],
+            Reply::ok("todo-api: invalid configuration: DATABASE_URL: cannot reach the database\n"),
+        );
+    let run = deploy(&world, &[]);
+    assert!(!run.success());
+    let out = run.stderr;
+    assert!(
+        out.contains("BackOff pod/todo-api-6f7d9-x2x: Back-off restarting failed container api (x5)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pod todo-api-6f7d9-x2x (container api) is not ready: CrashLoopBackOff: the container exited with code 2 (Error)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("│ todo-api: invalid configuration: DATABASE_URL: cannot reach the database"),
+        "{out}"
+    );
+    assert!(out.contains("what to do: the app exits at start"), "{out}");
+    assert!(!out.contains("pod todo-web-5c4b-k9z"), "a ready pod is not reported: {out}");
+    assert!(out.contains("the previous revision (if any) keeps serving"), "{out}");
+    assert!(
+        out.contains("resume with `cargo xtask deploy --no-verify --build host --from release`"),
+        "{out}"
+    );
+    let logs = world.calls().into_iter().find(|c| c.argv.contains(&"logs".to_owned())).unwrap();
+    assert!(
+        logs.argv.contains(&"--previous".to_owned()),
+        "a crash loop's output is the last run's: {}",
+        logs.line()
+    );
+}
+
+#[test]
+fn fakes_cluster_env_without_a_registry_says_how_to_give_one() {
+    let world = fresh();
+    let run = world.xtask(&["deploy", "--env", "cluster"]);
+    assert!(!run.success());
+    assert!(
+        run.stderr.contains("needs a registry its cluster can pull from: pass --registry"),
+        "{}",
+        run.stderr
+    );
+    assert!(world.calls().iter().all(|c| c.tool != "helm" && c.tool != "docker"), "nothing ran");
+}
+
+#[test]
+fn fakes_cluster_env_pushes_and_pins_the_images_by_digest() {
+    let mut world = fresh();
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    world
+        .file(
+            ".env",
+            &format!(
+                "JWT_SECRET={CANARY_JWT}\nDATABASE_URL=postgres://todo:{CANARY_PG}@db.example.com/todo\n"
+            ),
+        )
+        .on("docker", &["tag"], Reply::ok(""))
+        .on(
+            "docker",
+            &["push"],
+            Reply::ok(&format!(
+                "The push refers to repository [127.0.0.1:5000/todo-api]\nabc: digest: {digest} size: 528\n"
+            )),
+        )
+        .on("kubectl", &["config", "view"], Reply::ok("todo-ci https://127.0.0.1:6443"))
+        .on("kubectl", &["apply"], Reply::ok("serverside-applied\n"))
+        .on(
+            "kubectl",
+            &["--namespace", "todo", "get"],
+            Reply::ok("secret/todo-secrets\nconfigmap/todo-env\n"),
+        )
+        .on(
+            "kubectl",
+            &["--namespace", "todo", "get", "deployments"],
+            Reply::ok("deployment.apps/todo-api\n"),
+        )
+        .on("kubectl", &["--namespace", "todo", "rollout"], Reply::ok(""))
+        .on("kubectl", &["--namespace", "todo", "get", "pods"], Reply::ok(r#"{"items": []}"#));
+    let run = world.xtask(&[
+        "deploy",
+        "--env",
+        "cluster",
+        "--registry",
+        "127.0.0.1:5000",
+        "--no-verify",
+        "--build",
+        "host",
+        "--ingress-class",
+        "traefik",
+    ]);
+    assert!(run.success(), "{}", run.all());
+    let api = tag(&world, "todo-api");
+    let calls = world.calls();
+    assert!(calls.iter().any(|c| c.line() == format!("docker push 127.0.0.1:5000/todo-api:{api}")));
+    let upgrade = upgrade(&calls).line();
+    assert!(upgrade.contains("--set-string image.registry=127.0.0.1:5000"), "{upgrade}");
+    assert!(upgrade.contains(&format!("--set-string api.image.digest={digest}")), "{upgrade}");
+    assert!(upgrade.contains("--set-string ingress.className=traefik"), "{upgrade}");
+    assert!(!upgrade.contains("--kube-context"), "the current context: {upgrade}");
+    assert!(
+        calls.iter().all(|c| c.tool != "minikube" || c.argv.first().map(String::as_str) == Some("version"))
+    );
+}
+
+#[test]
+fn fakes_dry_run_deploy_prints_every_command_in_order_and_changes_nothing() {
+    let world = fresh();
+    // The chart is committed, as in a checkout: helm-gen has nothing to write.
+    assert!(world.xtask(&["helm-gen"]).success());
+    world.clear_calls();
+    let run = world.xtask(&["--dry-run", "deploy", "--build", "host"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(changes(&world.calls()).is_empty(), "a dry run changed something: {:?}", changes(&world.calls()));
+    let records: Vec<_> = std::fs::read_dir(world.root.join("target/xtask/phases"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(records, ["helm-gen.json"], "a dry run records no phase");
+    let root = world.root.display().to_string();
+    let text = normalize_durations(&run.stderr).replace(&root, "<root>");
+    // The tags are content hashes of the sources: hide them.
+    let text: String = text
+        .split_inclusive(|c: char| !c.is_ascii_alphanumeric())
+        .map(|word| {
+            let (hex, rest) =
+                word.split_at(word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).len());
+            let is_tag =
+                hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if is_tag { format!("<tag>{rest}") } else { word.to_owned() }
+        })
+        .collect();
+    expect![[r#"
+          $ docker version --format '{{.Server.Version}}'
+          $ rustc -V
+        ▶ containerize
+          $ docker image inspect --format '{{.Id}}' todo-api:<tag>
+          $ docker image inspect --format '{{.Id}}' todo-web:<tag>
+          host build with docker; 2 of 2 images to build
+          [dry-run] $ cargo build --release --locked --package todo-api --package todo-web
+          [dry-run] $ sh <root>/infra/docker/stage-rootfs.sh <root>/target/release/todo-api <root>/target/xtask/context/todo-api
+          [dry-run] $ docker build --target runtime-host --file <root>/infra/docker/api.Dockerfile --tag todo-api:<tag> --label org.opencontainers.image.version=<tag> <root>/target/xtask/context/todo-api
+          [dry-run] $ sh <root>/infra/docker/stage-rootfs.sh <root>/target/release/todo-web <root>/target/xtask/context/todo-web
+          [dry-run] $ docker build --target runtime-host --file <root>/infra/docker/web.Dockerfile --tag todo-web:<tag> --label org.opencontainers.image.version=<tag> <root>/target/xtask/context/todo-web
+          image     tag           size  goal   budget  build
+          todo-api  <tag>  -     30 MB  200 MB  <T>
+          todo-web  <tag>  -     15 MB  100 MB  <T>
+        ✓ containerize planned in <T>
+        ▶ minikube
+          $ minikube status -p todo -o json
+          [dry-run] $ minikube start -p todo --cpus=2 --memory=4g
+          then: enable the ingress addon and wait for its controller, load the images, point the ingress host at the node
+        ✓ minikube planned in <T>
+        – helm-gen skipped: unchanged since <T> ago
+        ▶ secrets
+          [dry-run] $ kubectl --context todo apply --server-side --field-manager=cargo-xtask-secrets -f - < (stdin: 248 bytes)
+          [dry-run] $ kubectl --context todo apply --server-side --field-manager=cargo-xtask-secrets --force-conflicts -f - <<< <redacted>
+          $ kubectl --context todo --namespace todo get secret todo-secrets -o 'go-template={{with .metadata.annotations}}{{if index . "kubectl.kubernetes.io/last-applied-configuration"}}present{{end}}{{end}}'
+        would apply with context `todo` (key names only; values are never shown):
+          object                    key                                   from
+          Secret todo/todo-secrets  DATABASE_URL                          composed for the bundled Postgres
+                                    JWT_SECRET                            .env line 1
+                                    POSTGRES_PASSWORD                     .env line 2
+          ConfigMap todo/todo-env   (no keys: .env overrides no setting)
+        ✓ secrets planned in <T>
+          $ helm version --short
+        ▶ release
+          $ helm status todo --kube-context todo --namespace todo --output json
+          release `todo` in namespace `todo` (context `todo`) with Helm 3 (--timeout <T>)
+          [dry-run] $ helm upgrade --install todo infra/helm/todo --kube-context todo --namespace todo --create-namespace --values infra/helm/todo/values-minikube.yaml --set-string image.registry= --set-string api.image.repository=todo-api --set-string api.image.tag=<tag> --set-string web.image.repository=todo-web --set-string web.image.tag=<tag> --atomic --wait --timeout <T>
+          $ kubectl --context todo --namespace todo get deployments --selector app.kubernetes.io/instance=todo --output name
+          [dry-run] $ kubectl --context todo --namespace todo rollout status deployment.apps/todo-api --timeout=300s
+          [dry-run] $ kubectl --context todo --namespace todo rollout status deployment.apps/todo-web --timeout=300s
+        ✓ release planned in <T>
+        ▶ verify
+          $ minikube -p todo ip
+          would check http://192.168.49.2 with Host: todo.local: the page, /api/healthz, /api/readyz, then sign up, add, list, complete and delete a task, and one chat turn
+        ✓ verify planned in <T>
+
+          phase         result   time  budget  note
+          containerize  planned  <T>  <T>
+          minikube      planned  <T>  -
+          helm-gen      skipped  -     -       unchanged since <T> ago
+          secrets       planned  <T>  -
+          release       planned  <T>  <T>
+          verify        planned  <T>  -
+        5 planned, 1 skipped, 0 failed in <T>
+    "#]].assert_eq(&text);
+}

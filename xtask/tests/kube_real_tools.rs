@@ -1,0 +1,509 @@
+//! The cluster path on a real Kubernetes: `ci/kube.sh up` runs one on this machine (etcd,
+//! kube-apiserver, controller-manager, scheduler, a kubelet with containerd, kube-proxy, CoreDNS,
+//! Traefik as the ingress controller and a registry on 127.0.0.1), and these tests deploy the app
+//! to it with `cargo xtask deploy --env cluster`, once with Helm 3 and once with Helm 4:
+//!
+//! - a. a fresh deploy (images built, pushed, pinned by digest; the CI Postgres as the external
+//!   database) ends with `verify` passing through the real ingress controller, and `helm test`
+//!   passes with the app's own images;
+//! - b. deploying again with nothing changed builds, pushes and upgrades nothing;
+//! - c. a new image rolls out while a client calls the api through the ingress: 0 failed requests;
+//! - d. an api that exits at start: deploy fails, helm rolls back, the diagnosis names the pod,
+//!   CrashLoopBackOff and its last log lines, and the old version still passes verify;
+//! - e. helm killed mid-upgrade leaves the release `pending-upgrade`; the next deploy recovers it;
+//! - f. no secret value in deploy's output, any process's argv, `helm get`, events, or a
+//!   `last-applied-configuration` annotation;
+//! - g. `down` leaves nothing of the release in the namespace.
+//!
+//! `#[ignore]`d so plain `cargo test` passes anywhere; `cargo xtask test` runs them as the `kube`
+//! suite once `source ci/kube-up.sh` has started the cluster and exported its TODO_KUBE_* settings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use xtask::http::{self, Endpoint, Request};
+
+/// The two tests share one cluster and one namespace: one at a time.
+static CLUSTER: Mutex<()> = Mutex::new(());
+
+const JWT_CANARY: &str = "kube-suite-jwt-canary-8c1f6a2b9d3e4f5a6b7c8d9e0f1a2b3c";
+const HOST: &str = "todo.local";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// What `ci/kube.sh env` exports.
+struct Cluster {
+    kubeconfig: String,
+    registry: String,
+    ingress_url: String,
+    ingress_class: String,
+    db_host: String,
+    database_url: String,
+}
+
+fn cluster() -> Option<Cluster> {
+    let var = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some(Cluster {
+            kubeconfig: var("KUBECONFIG")?,
+            registry: var("TODO_KUBE_REGISTRY")?,
+            ingress_url: var("TODO_KUBE_INGRESS_URL")?,
+            ingress_class: var("TODO_KUBE_INGRESS_CLASS")?,
+            db_host: var("TODO_KUBE_DB_HOST")?,
+            database_url: var("TEST_DATABASE_URL")?,
+        })
+    })();
+    if found.is_none() {
+        let message = "no test cluster: `source ci/kube-up.sh` starts one and exports KUBECONFIG and TODO_KUBE_*; \
+                       `source ci/postgres.sh` exports TEST_DATABASE_URL";
+        if std::env::var("TODO_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{message}");
+        }
+        eprintln!("skipped: {message}");
+    }
+    found
+}
+
+/// `target/ci/bin` (ci/helm.sh) or PATH.
+fn ci_tool(name: &str) -> PathBuf {
+    let installed = root().join("target/ci/bin").join(name);
+    if installed.is_file() {
+        installed
+    } else {
+        which::which(name).unwrap_or_else(|_| panic!("`{name}` is not installed: bash ci/helm.sh"))
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// A deploying user with one helm major: `helm` on PATH is that one; xtask's state and its .env
+/// are the test's own, never the developer's.
+struct Deployer {
+    cluster: Cluster,
+    helm: PathBuf,
+    kubectl: PathBuf,
+    _dir: tempfile::TempDir,
+    bin: PathBuf,
+    state: PathBuf,
+    env_file: PathBuf,
+    database_url: String,
+}
+
+impl Deployer {
+    fn new(cluster: Cluster, helm_name: &str) -> Deployer {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let helm = ci_tool(helm_name);
+        std::os::unix::fs::symlink(&helm, bin.join("helm")).unwrap();
+        let kubectl = ci_tool("kubectl");
+        std::os::unix::fs::symlink(&kubectl, bin.join("kubectl")).unwrap();
+        // A database of its own, reached from the pods through the bridge's gateway.
+        let database = format!("todo_kube_{}", helm_name);
+        let admin = cluster.database_url.clone();
+        let psql = |sql: &str| {
+            let output =
+                Command::new("psql").arg(&admin).args(["-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
+            assert!(output.status.success(), "psql {sql}: {}", text(&output));
+        };
+        psql(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+        psql(&format!("CREATE DATABASE {database}"));
+        let database_url = with_host_and_database(&admin, &cluster.db_host, &database);
+        let env_file = dir.path().join("env");
+        let deployer = Deployer {
+            helm,
+            kubectl,
+            bin,
+            state: dir.path().join("state"),
+            env_file,
+            database_url,
+            cluster,
+            _dir: dir,
+        };
+        deployer.write_env("");
+        deployer
+    }
+
+    fn write_env(&self, extra: &str) {
+        let text = format!("JWT_SECRET={JWT_CANARY}\nDATABASE_URL={}\n{extra}", self.database_url);
+        std::fs::write(&self.env_file, text).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(args)
+            .current_dir(root())
+            .env("PATH", path)
+            .env("KUBECONFIG", &self.cluster.kubeconfig)
+            .env("XTASK_STATE_DIR", &self.state)
+            .env("XTASK_ENV_FILE", &self.env_file)
+            .env("TODO_INGRESS_URL", &self.cluster.ingress_url)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn xtask(&self, args: &[&str]) -> Output {
+        eprintln!("$ cargo xtask {}", args.join(" "));
+        let output = self.command(args).output().unwrap();
+        eprintln!("{}", text(&output));
+        output
+    }
+
+    fn deploy(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "deploy",
+            "--env",
+            "cluster",
+            "--registry",
+            &self.cluster.registry,
+            "--ingress-class",
+            &self.cluster.ingress_class,
+            "--timeout",
+            "150s",
+        ];
+        args.extend(extra);
+        self.xtask(&args)
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new(&self.kubectl).args(args).env("KUBECONFIG", &self.cluster.kubeconfig).output().unwrap()
+    }
+
+    fn helm(&self, args: &[&str]) -> Output {
+        Command::new(&self.helm).args(args).env("KUBECONFIG", &self.cluster.kubeconfig).output().unwrap()
+    }
+
+    /// `helm status -o json`: (status, revision).
+    fn release(&self) -> Option<(String, u64)> {
+        let output = self.helm(&["status", "todo", "--namespace", "todo", "--output", "json"]);
+        if !output.status.success() {
+            return None;
+        }
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        Some((json["info"]["status"].as_str().unwrap().to_owned(), json["version"].as_u64().unwrap()))
+    }
+}
+
+/// `postgres://user:pw@HOST:PORT/DB?…` with another host and database.
+fn with_host_and_database(url: &str, host: &str, database: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, rest) = rest.rsplit_once('@').unwrap();
+    let (address, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let port = address.rsplit_once(':').map_or("5432", |(_, port)| port);
+    let query = path.split_once('?').map_or(String::new(), |(_, q)| format!("?{q}"));
+    format!("{scheme}://{userinfo}@{host}:{port}/{database}{query}")
+}
+
+/// The password in a postgres URL.
+fn password_of(url: &str) -> String {
+    let userinfo = url.split_once("://").unwrap().1.rsplit_once('@').unwrap().0;
+    userinfo.split_once(':').map(|(_, pw)| pw.to_owned()).unwrap_or_default()
+}
+
+/// Watches every process's argv on this machine while it runs; returns the lines holding a canary.
+struct ArgvWatch {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl ArgvWatch {
+    fn start(canaries: Vec<String>) -> ArgvWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut leaks = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+                    let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                    if canaries.iter().any(|canary| line.contains(canary.as_str())) && !leaks.contains(&line)
+                    {
+                        leaks.push(line);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            leaks
+        });
+        ArgvWatch { stop, handle }
+    }
+
+    fn stop(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap()
+    }
+}
+
+/// Calls GET /api/tasks through the ingress in a loop; counts answers and failures.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failures: Arc<Mutex<Vec<String>>>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Load {
+    fn start(ingress: &str, token: String) -> Load {
+        let endpoint = Endpoint::parse(ingress).unwrap();
+        let (stop, ok, failures) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let (flag, count, failed) = (stop.clone(), ok.clone(), failures.clone());
+        let handle = std::thread::spawn(move || {
+            let started = Instant::now();
+            // Bounded: stops by itself after ten minutes whatever happens.
+            while !flag.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(600) {
+                let request = Request {
+                    method: "GET",
+                    path: "/api/tasks",
+                    host: HOST,
+                    bearer: Some(&token),
+                    json: None,
+                };
+                match http::send(&endpoint, &request, Duration::from_secs(10)) {
+                    Ok(response) if response.status == 200 => {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(response) => {
+                        failed.lock().unwrap().push(format!("{} {}", response.status, response.snippet()))
+                    }
+                    Err(err) => failed.lock().unwrap().push(format!("{err:#}")),
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        });
+        Load { stop, ok, failures, handle }
+    }
+
+    fn stop(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap();
+        (self.ok.load(Ordering::Relaxed), self.failures.lock().unwrap().clone())
+    }
+}
+
+fn sign_up(ingress: &str) -> String {
+    let endpoint = Endpoint::parse(ingress).unwrap();
+    let body = serde_json::json!({ "email": format!("load-{}@example.com", std::process::id()), "password": "a long enough password" });
+    let request =
+        Request { method: "POST", path: "/api/auth/signup", host: HOST, bearer: None, json: Some(&body) };
+    let response = http::send(&endpoint, &request, Duration::from_secs(10)).unwrap();
+    assert_eq!(response.status, 201, "{}", response.snippet());
+    response.json().unwrap()["token"].as_str().unwrap().to_owned()
+}
+
+fn the_cluster_path(helm_name: &str) {
+    let _one_at_a_time = CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(cluster) = cluster() else { return };
+    let d = Deployer::new(cluster, helm_name);
+    // A clean namespace: whatever an earlier run left goes.
+    let _ = d.xtask(&["down", "--env", "cluster"]);
+
+    // a + f. Fresh deploy, watched for secrets in any process's argv.
+    let canaries = vec![JWT_CANARY.to_owned(), password_of(&d.database_url)];
+    let argv = ArgvWatch::start(canaries.clone());
+    let started = Instant::now();
+    let run = d.deploy(&[]);
+    let leaks = argv.stop();
+    let out = text(&run);
+    assert!(run.status.success(), "a. fresh deploy with {helm_name} failed:\n{out}");
+    eprintln!("a. fresh deploy with {helm_name}: {:.1}s", started.elapsed().as_secs_f64());
+    assert!(leaks.is_empty(), "f. a secret was on a command line: {leaks:?}");
+    assert!(out.contains("the app answers at http://todo.local/"), "a. verify ran and passed:\n{out}");
+    assert!(
+        out.contains("@sha256:") || out.contains("image.digest=sha256:"),
+        "a. images pinned by digest:\n{out}"
+    );
+    assert_eq!(d.release(), Some(("deployed".to_owned(), 1)));
+    let images =
+        d.kubectl(&["get", "pods", "-n", "todo", "-o", "jsonpath={.items[*].spec.containers[*].image}"]);
+    let images = String::from_utf8_lossy(&images.stdout).into_owned();
+    assert!(
+        images.split_whitespace().all(|image| image.contains("@sha256:")),
+        "a. every pod runs a pinned image: {images}"
+    );
+    let test = d.helm(&["test", "todo", "--namespace", "todo", "--timeout", "120s"]);
+    assert!(test.status.success(), "a. helm test with the app's own images:\n{}", text(&test));
+
+    // f. Nothing holds a secret value in the clear where people and tools look.
+    for canary in &canaries {
+        assert!(!out.contains(canary.as_str()), "f. deploy printed a secret");
+        for args in [&["get", "values", "todo", "--all"][..], &["get", "manifest", "todo"][..]] {
+            let mut args = args.to_vec();
+            args.extend(["--namespace", "todo"]);
+            assert!(!text(&d.helm(&args)).contains(canary.as_str()), "f. helm {args:?} shows a secret");
+        }
+        let events = d.kubectl(&["get", "events", "-n", "todo", "-o", "json"]);
+        assert!(!text(&events).contains(canary.as_str()), "f. an event holds a secret");
+    }
+    let annotations =
+        d.kubectl(&["get", "secret", "todo-secrets", "-n", "todo", "-o", "jsonpath={.metadata.annotations}"]);
+    assert!(annotations.status.success(), "{}", text(&annotations));
+    assert!(
+        !text(&annotations).contains("last-applied-configuration"),
+        "f. the Secret carries a last-applied copy: {}",
+        text(&annotations)
+    );
+    // The namespace enforces the restricted Pod Security Standard the chart meets.
+    let privileged = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"privileged","namespace":"todo"},
+        "spec":{"containers":[{"name":"c","image":"todo-api","securityContext":{"privileged":true}}]}}"#;
+    let mut apply = Command::new(&d.kubectl)
+        .args(["apply", "-f", "-"])
+        .env("KUBECONFIG", &d.cluster.kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut apply.stdin.take().unwrap(), privileged.as_bytes()).unwrap();
+    let refused = apply.wait_with_output().unwrap();
+    assert!(
+        !refused.status.success() && text(&refused).contains("violates PodSecurity"),
+        "{}",
+        text(&refused)
+    );
+
+    // b. Nothing changed: nothing built, pushed or upgraded.
+    let started = Instant::now();
+    let run = d.deploy(&[]);
+    let out = text(&run);
+    assert!(run.status.success(), "b. {out}");
+    eprintln!("b. unchanged deploy with {helm_name}: {:.1}s", started.elapsed().as_secs_f64());
+    for phase in ["containerize", "helm-gen", "secrets", "release"] {
+        assert!(out.contains(&format!("– {phase} skipped: unchanged since")), "b. {phase} ran:\n{out}");
+    }
+    assert!(!out.contains(" push "), "b. pushed again:\n{out}");
+    assert_eq!(d.release(), Some(("deployed".to_owned(), 1)), "b. no new revision");
+
+    // c. A new image rolls out under load: no request fails.
+    let token = sign_up(&d.cluster.ingress_url);
+    let load = Load::start(&d.cluster.ingress_url, token);
+    std::thread::sleep(Duration::from_secs(2));
+    let run = d.deploy(&["--build-arg", &format!("TODO_ROLLOUT={helm_name}-c")]);
+    std::thread::sleep(Duration::from_secs(3));
+    let (ok, failures) = load.stop();
+    assert!(run.status.success(), "c. {}", text(&run));
+    assert_eq!(d.release(), Some(("deployed".to_owned(), 2)));
+    eprintln!(
+        "c. rolling update under load with {helm_name}: {ok} requests answered, {} failed",
+        failures.len()
+    );
+    assert!(ok > 50, "c. the load ran ({ok} answers)");
+    assert!(failures.is_empty(), "c. requests failed during the rolling update: {failures:?}");
+
+    // d. An api that exits at start: rolled back, diagnosed; the old version keeps serving.
+    d.write_env("REQUEST_TIMEOUT_SECS=soon\n");
+    let run = d.deploy(&["--timeout", "60s"]);
+    let out = text(&run);
+    assert!(!run.status.success(), "d. a crashing api deployed:\n{out}");
+    assert!(out.contains("CrashLoopBackOff") || out.contains("Error"), "d. the reason:\n{out}");
+    assert!(out.contains("pod todo-api-"), "d. the pod:\n{out}");
+    assert!(
+        out.contains("its last log lines:") && out.contains("REQUEST_TIMEOUT_SECS"),
+        "d. the api's own words:\n{out}"
+    );
+    assert!(out.contains("what to do:"), "d. {out}");
+    let (status, revision) = d.release().unwrap();
+    assert_eq!(status, "deployed", "d. rolled back");
+    assert!(revision >= 3, "d. the failed upgrade and its rollback are revisions: {revision}");
+    let verify = d.xtask(&["verify", "--env", "cluster"]);
+    assert!(verify.status.success(), "d. the old version still serves:\n{}", text(&verify));
+    d.write_env("");
+
+    // e. helm killed mid-upgrade: the next deploy recovers the stuck release.
+    let mut child = d
+        .command(&[
+            "deploy",
+            "--env",
+            "cluster",
+            "--registry",
+            &d.cluster.registry,
+            "--ingress-class",
+            &d.cluster.ingress_class,
+            "--no-verify",
+            "--build-arg",
+            &format!("TODO_ROLLOUT={helm_name}-e"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let killed = loop {
+        if let Some(pid) = helm_upgrade_pid() {
+            std::thread::sleep(Duration::from_millis(1500));
+            // SAFETY: kill has no preconditions; the pid is helm's, found a moment ago.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(killed, "e. never saw helm upgrade running");
+    assert!(!child.wait().unwrap().success(), "e. deploy reported success though helm was killed");
+    let (status, _) = d.release().unwrap();
+    assert_eq!(status, "pending-upgrade", "e. a killed helm leaves the release pending");
+    let run = d.deploy(&[]);
+    let out = text(&run);
+    assert!(run.status.success(), "e. recovery failed:\n{out}");
+    assert!(out.contains("stuck in pending-upgrade"), "e. says what it recovered:\n{out}");
+    assert_eq!(d.release().unwrap().0, "deployed");
+
+    // g. down: nothing of the release is left.
+    let run = d.xtask(&["down", "--env", "cluster"]);
+    assert!(run.status.success(), "g. {}", text(&run));
+    let left = d.kubectl(&[
+        "get",
+        "all,ingress,networkpolicy,poddisruptionbudget,serviceaccount,secret,configmap,persistentvolumeclaim",
+        "-n",
+        "todo",
+        "-o",
+        "name",
+    ]);
+    let left: Vec<String> = String::from_utf8_lossy(&left.stdout)
+        .lines()
+        .filter(|name| !matches!(*name, "serviceaccount/default" | "configmap/kube-root-ca.crt"))
+        .map(str::to_owned)
+        .collect();
+    assert!(left.is_empty(), "g. left in the namespace: {left:?}");
+}
+
+/// The pid of a running `helm upgrade`, if any.
+fn helm_upgrade_pid() -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let program = args
+            .first()
+            .map(|a| String::from_utf8_lossy(a).rsplit('/').next().unwrap_or_default().to_owned());
+        let is_helm = matches!(program.as_deref(), Some("helm" | "helm3" | "helm4"));
+        (is_helm && args.get(1) == Some(&&b"upgrade"[..])).then_some(pid)
+    })
+}
+
+#[test]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+fn real_cluster_path_with_helm3() {
+    the_cluster_path("helm3");
+}
+
+#[test]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+fn real_cluster_path_with_helm4() {
+    the_cluster_path("helm4");
+}
