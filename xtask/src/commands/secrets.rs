@@ -452,9 +452,10 @@ impl SecretsPlan {
             None => "the current kube context".to_owned(),
         };
         let hint = match &self.context {
-            Some(context) if context == crate::commands::doctor::MINIKUBE_PROFILE => {
-                "is the cluster running? `cargo xtask minikube` starts it (or `minikube start -p todo`)"
-                    .to_owned()
+            Some(profile) if self.env == "minikube" => {
+                format!(
+                    "is the cluster running? `cargo xtask minikube` starts it (or `minikube start -p {profile}`)"
+                )
             }
             _ => format!(
                 "check that {target} reaches your cluster: `kubectl {} cluster-info`",
