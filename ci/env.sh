@@ -8,4 +8,5 @@ CI_STEPS=(
   python-tools.sh  # kubernetes-validate, checkov, yamllint, hadolint in target/ci/venv
   chromium.sh      # chromium + chromedriver (Debian packages): the browser suite
   podman.sh        # podman (runc) serving Docker's API; DOCKER_HOST for the docker CLI: the containers suite
+  kube-up.sh       # a real single-node Kubernetes (ci/kube.sh): KUBECONFIG, TODO_KUBE_*: the kube suite
 )

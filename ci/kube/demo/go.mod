@@ -1,0 +1,3 @@
+module todo-cloud/ci/kube/demo
+
+go 1.26
