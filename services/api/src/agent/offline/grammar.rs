@@ -4,7 +4,8 @@
 //! Each intent is recognised by how the message starts ("add …", "mark … done", "rename … to
 //! …") or, for a few, how it ends ("… is done"); a question about the list needs a word about
 //! tasks in it. Matching is on ASCII-lower-cased text, which keeps byte offsets, so titles are
-//! cut from the message as the user typed them.
+//! cut from the message as the user typed them: each piece of the message is a `Phrase`, the
+//! text with its lower-cased twin.
 
 use crate::tasks::StatusFilter;
 
@@ -58,32 +59,83 @@ pub enum Ref {
 }
 
 pub fn parse(message: &str) -> Intent {
-    let text = clean(message);
-    let lower = text.to_ascii_lowercase();
+    let message = Phrase::new(clean(message));
+    let lower = message.lower.as_str();
     if lower.is_empty() {
         return Intent::Help;
     }
-    if HELP.contains(&lower.as_str()) || lower.starts_with("help ") {
+    if HELP.contains(&lower) || lower.starts_with("help ") {
         return Intent::Help;
     }
-    if GREETINGS.contains(&lower.as_str()) {
+    if GREETINGS.contains(&lower) {
         return Intent::Greeting;
     }
-    if THANKS.contains(&lower.as_str()) {
+    if THANKS.contains(&lower) {
         return Intent::Thanks;
     }
-    let (text, lower) = strip_lead_ins(&text);
-    let (text, lower) = (text.as_str(), lower.as_str());
-    list(text, lower)
-        .or_else(|| describe(text, lower))
-        .or_else(|| mark(text, lower))
-        .or_else(|| reopen(text, lower))
-        .or_else(|| rename(text, lower))
-        .or_else(|| complete(text, lower))
-        .or_else(|| delete(text, lower))
-        .or_else(|| add(text, lower))
-        .or_else(|| complete_suffix(text, lower))
+    let request = &strip_lead_ins(&message.text);
+    list(request)
+        .or_else(|| describe(request))
+        .or_else(|| mark(request))
+        .or_else(|| reopen(request))
+        .or_else(|| rename(request))
+        .or_else(|| complete(request))
+        .or_else(|| delete(request))
+        .or_else(|| add(request))
+        .or_else(|| complete_suffix(request))
         .unwrap_or(Intent::Unknown)
+}
+
+/// Text as the user typed it, with the ASCII-lower-cased twin that matching reads. Lower-casing
+/// only ASCII keeps every byte offset, so a place found in `lower` cuts `text` at the same byte.
+#[derive(Debug, Clone)]
+struct Phrase {
+    text: String,
+    lower: String,
+}
+
+impl Phrase {
+    fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let lower = text.to_ascii_lowercase();
+        Self { text, lower }
+    }
+
+    /// The text after the first of `prefixes` it starts with as whole words, with the separators
+    /// after it (`:`, `,`, `-`) dropped.
+    fn after_any(&self, prefixes: &[&str]) -> Option<Phrase> {
+        let mut sorted: Vec<&&str> = prefixes.iter().collect();
+        sorted.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        sorted.into_iter().find_map(|p| self.after(p))
+    }
+
+    fn after(&self, prefix: &str) -> Option<Phrase> {
+        let rest = self.lower.strip_prefix(prefix)?;
+        let boundary = rest.is_empty()
+            || rest.starts_with([' ', ':', ',', '-'])
+            || prefix.ends_with([' ', ':', '#'])
+            || !prefix.ends_with(|c: char| c.is_ascii_alphanumeric());
+        boundary
+            .then(|| Phrase::new(self.text[prefix.len()..].trim_start_matches([' ', ':', ',', '-']).trim()))
+    }
+
+    /// The text before the first of `suffixes` it ends with (a whole-word ending).
+    fn before_any(&self, suffixes: &[&str]) -> Option<Phrase> {
+        let mut sorted: Vec<&&str> = suffixes.iter().collect();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        sorted.into_iter().find_map(|s| {
+            let head = self.lower.strip_suffix(s)?;
+            (head.ends_with(' ') || head.is_empty() || s.starts_with([' ', '\'']))
+                .then(|| Phrase::new(self.text[..head.len()].trim()))
+        })
+    }
+
+    /// The text before and after the first ` {word} ` in it.
+    fn split_on(&self, word: &str) -> Option<(&str, &str)> {
+        let needle = format!(" {word} ");
+        let at = self.lower.find(&needle)?;
+        Some((self.text[..at].trim(), self.text[at + needle.len()..].trim()))
+    }
 }
 
 const HELP: &[&str] = &[
@@ -157,7 +209,7 @@ fn clean(message: &str) -> String {
 }
 
 /// "please", "can you", "hey" … in front of a request, and "please" after it.
-fn strip_lead_ins(text: &str) -> (String, String) {
+fn strip_lead_ins(text: &str) -> Phrase {
     const LEAD_INS: &[&str] = &[
         "please",
         "pls",
@@ -183,61 +235,21 @@ fn strip_lead_ins(text: &str) -> (String, String) {
         "go ahead and",
         "assistant",
     ];
-    let mut text = text.trim().to_owned();
-    loop {
-        let lower = text.to_ascii_lowercase();
-        let Some(rest) = after_any(&text, &lower, LEAD_INS) else {
-            break;
-        };
+    let mut phrase = Phrase::new(text.trim());
+    while let Some(rest) = phrase.after_any(LEAD_INS) {
         // Never strip the whole request ("ok" alone is an answer, handled before).
-        if rest.is_empty() {
+        if rest.text.is_empty() {
             break;
         }
-        text = rest;
+        phrase = rest;
     }
+    let mut text = phrase.text;
     for tail in [", please", " please", ", thanks", " thanks", ", thank you", " thank you"] {
         if text.to_ascii_lowercase().ends_with(tail) && text.len() > tail.len() {
             text.truncate(text.len() - tail.len());
         }
     }
-    let text = text.trim_end_matches([',', ' ']).to_owned();
-    let lower = text.to_ascii_lowercase();
-    (text, lower)
-}
-
-/// The text after the first of `prefixes` that `lower` starts with as whole words, with the
-/// separators after it (`:`, `,`, `-`) dropped.
-fn after_any(text: &str, lower: &str, prefixes: &[&str]) -> Option<String> {
-    let mut sorted: Vec<&&str> = prefixes.iter().collect();
-    sorted.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    sorted.into_iter().find_map(|p| after(text, lower, p))
-}
-
-fn after(text: &str, lower: &str, prefix: &str) -> Option<String> {
-    let rest = lower.strip_prefix(prefix)?;
-    let boundary = rest.is_empty()
-        || rest.starts_with([' ', ':', ',', '-'])
-        || prefix.ends_with([' ', ':', '#'])
-        || !prefix.ends_with(|c: char| c.is_ascii_alphanumeric());
-    boundary.then(|| text[prefix.len()..].trim_start_matches([' ', ':', ',', '-']).trim().to_owned())
-}
-
-/// The text before the first of `suffixes` that `lower` ends with (a whole-word ending).
-fn before_any(text: &str, lower: &str, suffixes: &[&str]) -> Option<String> {
-    let mut sorted: Vec<&&str> = suffixes.iter().collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    sorted.into_iter().find_map(|s| {
-        let head = lower.strip_suffix(s)?;
-        (head.ends_with(' ') || head.is_empty() || s.starts_with([' ', '\'']))
-            .then(|| text[..head.len()].trim().to_owned())
-    })
-}
-
-/// The text before and after the first ` {word} ` in it.
-fn split_on<'a>(text: &'a str, lower: &str, word: &str) -> Option<(&'a str, &'a str)> {
-    let needle = format!(" {word} ");
-    let at = lower.find(&needle)?;
-    Some((text[..at].trim(), text[at + needle.len()..].trim()))
+    Phrase::new(text.trim_end_matches([',', ' ']))
 }
 
 fn words(lower: &str) -> Vec<&str> {
@@ -422,7 +434,7 @@ const LIST_NOISE: &[&str] = &[
     "many",
 ];
 
-fn list(text: &str, lower: &str) -> Option<Intent> {
+fn list(p: &Phrase) -> Option<Intent> {
     const SHOW: &[&str] = &[
         "list",
         "ls",
@@ -455,7 +467,7 @@ fn list(text: &str, lower: &str) -> Option<Intent> {
         "any",
         "where",
     ];
-    let status = status_of(lower).unwrap_or(StatusFilter::All);
+    let status = status_of(&p.lower).unwrap_or(StatusFilter::All);
     let marked_query = || {
         [
             "about",
@@ -471,7 +483,7 @@ fn list(text: &str, lower: &str) -> Option<Intent> {
             "that contain",
         ]
         .iter()
-        .find_map(|m| split_on(text, lower, m).map(|(_, q)| unquote(q).to_owned()))
+        .find_map(|m| p.split_on(m).map(|(_, q)| unquote(q).to_owned()))
         .filter(|q| !q.is_empty())
     };
     let leftover = |rest: &str| {
@@ -486,19 +498,19 @@ fn list(text: &str, lower: &str) -> Option<Intent> {
             .collect();
         Some(unquote(&kept.join(" ")).to_owned()).filter(|q| !q.is_empty())
     };
-    if let Some(rest) = after_any(text, lower, SEARCH) {
-        let rest = after_any(&rest, &rest.to_ascii_lowercase(), &["for"]).unwrap_or(rest);
-        return Some(Intent::List { status, query: marked_query().or_else(|| leftover(&rest)) });
+    if let Some(rest) = p.after_any(SEARCH) {
+        let rest = rest.after_any(&["for"]).unwrap_or(rest);
+        return Some(Intent::List { status, query: marked_query().or_else(|| leftover(&rest.text)) });
     }
-    let ws = words(lower);
-    let about_list = ws.iter().any(|w| LIST_NOUNS.contains(w)) || status_of(lower).is_some();
-    if let Some(rest) = after_any(text, lower, SHOW) {
+    let ws = words(&p.lower);
+    let about_list = ws.iter().any(|w| LIST_NOUNS.contains(w)) || status_of(&p.lower).is_some();
+    if let Some(rest) = p.after_any(SHOW) {
         // "show milk tasks" searches; "tell me a joke" is not about the list at all.
-        let query = marked_query().or_else(|| leftover(&rest));
+        let query = marked_query().or_else(|| leftover(&rest.text));
         return (query.is_none() || about_list || marked_query().is_some())
             .then_some(Intent::List { status, query });
     }
-    if after_any(text, lower, ASK).is_some() && about_list {
+    if p.after_any(ASK).is_some() && about_list {
         return Some(Intent::List { status, query: marked_query() });
     }
     // Bare nouns: "tasks", "my list", "pending tasks", "completed ones".
@@ -506,7 +518,7 @@ fn list(text: &str, lower: &str) -> Option<Intent> {
     bare.then_some(Intent::List { status, query: None })
 }
 
-fn describe(text: &str, lower: &str) -> Option<Intent> {
+fn describe(p: &Phrase) -> Option<Intent> {
     const CLEAR: &[&str] = &[
         "remove the description of",
         "remove the description from",
@@ -515,8 +527,8 @@ fn describe(text: &str, lower: &str) -> Option<Intent> {
         "remove description of",
         "clear description of",
     ];
-    if let Some(target) = after_any(text, lower, CLEAR) {
-        return Some(match parse_ref(&target) {
+    if let Some(target) = p.after_any(CLEAR) {
+        return Some(match parse_ref(&target.text) {
             Some(target) => Intent::Describe { target, description: String::new() },
             None => Intent::Incomplete(
                 "Which task's description should I remove? Say, for example, \u{201c}remove the description of 3\u{201d}.",
@@ -540,13 +552,13 @@ fn describe(text: &str, lower: &str) -> Option<Intent> {
         "note on",
         "note for",
     ];
-    let rest = after_any(text, lower, SET)?;
-    let rest_lower = rest.to_ascii_lowercase();
+    let rest = p.after_any(SET)?;
     // "… to Y", "… as Y", or "…: Y".
-    let (target, description) = split_on(&rest, &rest_lower, "to")
-        .or_else(|| split_on(&rest, &rest_lower, "as"))
-        .or_else(|| rest.split_once(':').map(|(a, b)| (a.trim(), b.trim())))
-        .or_else(|| split_on(&rest, &rest_lower, "saying"))?;
+    let (target, description) = rest
+        .split_on("to")
+        .or_else(|| rest.split_on("as"))
+        .or_else(|| rest.text.split_once(':').map(|(a, b)| (a.trim(), b.trim())))
+        .or_else(|| rest.split_on("saying"))?;
     let description = unquote(description).to_owned();
     Some(match parse_ref(target) {
         Some(Ref::Ids(_)) | None => Intent::Incomplete(
@@ -558,9 +570,8 @@ fn describe(text: &str, lower: &str) -> Option<Intent> {
 }
 
 /// "mark X (as) done", "mark X as not done", "set X to done".
-fn mark(text: &str, lower: &str) -> Option<Intent> {
-    let rest = after_any(text, lower, &["mark", "set", "flag"])?;
-    let rest_lower = rest.to_ascii_lowercase();
+fn mark(p: &Phrase) -> Option<Intent> {
+    let rest = p.after_any(&["mark", "set", "flag"])?;
     // Each with its leading space, so "undone" is never read as "un" + "done".
     const UNDONE: &[&str] = &[
         " not done",
@@ -580,30 +591,34 @@ fn mark(text: &str, lower: &str) -> Option<Intent> {
     ];
     const DONE: &[&str] =
         &[" done", " complete", " completed", " finished", " checked", " ticked", " closed"];
-    let (target, completed) = before_any(&rest, &rest_lower, UNDONE)
-        .map(|t| (t, false))
-        .or_else(|| before_any(&rest, &rest_lower, DONE).map(|t| (t, true)))?;
-    let target_lower = target.to_ascii_lowercase();
-    let target = before_any(&target, &target_lower, &[" as", " to", " to be", " as being"]).unwrap_or(target);
-    Some(match parse_ref(&target) {
+    let (target, completed) =
+        rest.before_any(UNDONE).map(|t| (t, false)).or_else(|| rest.before_any(DONE).map(|t| (t, true)))?;
+    let target = target.before_any(&[" as", " to", " to be", " as being"]).unwrap_or(target);
+    Some(match parse_ref(&target.text) {
         Some(target) => Intent::Complete { target, completed },
         None => Intent::Incomplete("Which task? Say, for example, \u{201c}mark 3 done\u{201d}."),
     })
 }
 
-fn reopen(text: &str, lower: &str) -> Option<Intent> {
-    let rest = after_any(
-        text,
-        lower,
-        &["reopen", "re-open", "uncomplete", "un-complete", "undo", "uncheck", "untick", "unmark", "restore"],
-    )?;
-    Some(match parse_ref(&rest) {
+fn reopen(p: &Phrase) -> Option<Intent> {
+    let rest = p.after_any(&[
+        "reopen",
+        "re-open",
+        "uncomplete",
+        "un-complete",
+        "undo",
+        "uncheck",
+        "untick",
+        "unmark",
+        "restore",
+    ])?;
+    Some(match parse_ref(&rest.text) {
         Some(target) => Intent::Complete { target, completed: false },
         None => Intent::Incomplete("Which task should I reopen? Say, for example, \u{201c}reopen 3\u{201d}."),
     })
 }
 
-fn rename(text: &str, lower: &str) -> Option<Intent> {
+fn rename(p: &Phrase) -> Option<Intent> {
     const VERBS: &[&str] = &[
         "rename",
         "retitle",
@@ -616,23 +631,21 @@ fn rename(text: &str, lower: &str) -> Option<Intent> {
         "update",
         "edit",
     ];
-    let rest = after_any(text, lower, VERBS)?;
-    let rest_lower = rest.to_ascii_lowercase();
+    let rest = p.after_any(VERBS)?;
     // A quoted target may contain " to ".
-    let (target, title) = if rest.starts_with(['"', '\'']) {
-        let quote = rest.chars().next().expect("not empty");
-        let end = rest[1..].find(quote)? + 1;
-        let after = rest[end + 1..].trim_start();
+    let (target, title) = if rest.text.starts_with(['"', '\'']) {
+        let quote = rest.text.chars().next().expect("not empty");
+        let end = rest.text[1..].find(quote)? + 1;
+        let after = rest.text[end + 1..].trim_start();
         let title = after.strip_prefix("to ").or_else(|| after.strip_prefix("as "))?;
-        (&rest[..=end], title)
+        (&rest.text[..=end], title)
     } else {
-        split_on(&rest, &rest_lower, "to").or_else(|| split_on(&rest, &rest_lower, "as"))?
+        rest.split_on("to").or_else(|| rest.split_on("as"))?
     };
-    let target_lower = target.to_ascii_lowercase();
-    let target = before_any(target, &target_lower, &["'s title", "'s name", " title", " name"])
-        .unwrap_or(target.to_owned());
+    let target = Phrase::new(target);
+    let target = target.before_any(&["'s title", "'s name", " title", " name"]).unwrap_or(target);
     let title = unquote(title).to_owned();
-    Some(match parse_ref(&target) {
+    Some(match parse_ref(&target.text) {
         Some(Ref::Ids(_)) => Intent::Incomplete("I can rename one task at a time."),
         None => Intent::Incomplete("Which task? Say, for example, \u{201c}rename 3 to buy oat milk\u{201d}."),
         Some(_) if title.is_empty() => Intent::Incomplete("What should the new title be?"),
@@ -640,7 +653,7 @@ fn rename(text: &str, lower: &str) -> Option<Intent> {
     })
 }
 
-fn complete(text: &str, lower: &str) -> Option<Intent> {
+fn complete(p: &Phrase) -> Option<Intent> {
     const VERBS: &[&str] = &[
         "complete",
         "check off",
@@ -664,9 +677,9 @@ fn complete(text: &str, lower: &str) -> Option<Intent> {
         "close",
         "finish",
     ];
-    if let Some(rest) = after_any(text, lower, VERBS) {
-        let finish_words = lower.starts_with("finish ") || lower.starts_with("close ");
-        return Some(match parse_ref(&rest) {
+    if let Some(rest) = p.after_any(VERBS) {
+        let finish_words = p.lower.starts_with("finish ") || p.lower.starts_with("close ");
+        return Some(match parse_ref(&rest.text) {
             // "finish the report" is as likely a new task as a finished one: only ids count.
             Some(Ref::Words(_)) if finish_words => return None,
             Some(target) => Intent::Complete { target, completed: true },
@@ -675,15 +688,15 @@ fn complete(text: &str, lower: &str) -> Option<Intent> {
     }
     // "check X off", "tick X off", "cross X off".
     for verb in ["check ", "tick ", "cross "] {
-        if lower.starts_with(verb) && lower.ends_with(" off") {
-            let target = &text[verb.len()..text.len() - " off".len()];
+        if p.lower.starts_with(verb) && p.lower.ends_with(" off") {
+            let target = &p.text[verb.len()..p.text.len() - " off".len()];
             return parse_ref(target).map(|target| Intent::Complete { target, completed: true });
         }
     }
     None
 }
 
-fn complete_suffix(text: &str, lower: &str) -> Option<Intent> {
+fn complete_suffix(p: &Phrase) -> Option<Intent> {
     const ENDINGS: &[&str] = &[
         " is done",
         " are done",
@@ -694,14 +707,14 @@ fn complete_suffix(text: &str, lower: &str) -> Option<Intent> {
         " finished",
         " completed",
     ];
-    let target = before_any(text, lower, ENDINGS)?;
-    match parse_ref(&target)? {
+    let target = p.before_any(ENDINGS)?;
+    match parse_ref(&target.text)? {
         Ref::Words(words) if words.split(' ').count() > 8 => None,
         target => Some(Intent::Complete { target, completed: true }),
     }
 }
 
-fn delete(text: &str, lower: &str) -> Option<Intent> {
+fn delete(p: &Phrase) -> Option<Intent> {
     const VERBS: &[&str] = &[
         "delete",
         "remove",
@@ -718,13 +731,10 @@ fn delete(text: &str, lower: &str) -> Option<Intent> {
         "empty",
         "purge",
     ];
-    let rest = after_any(text, lower, VERBS)?;
-    let rest_lower = rest.to_ascii_lowercase();
+    let rest = p.after_any(VERBS)?;
     // The place words of "remove milk from my list".
-    let rest = before_any(
-        &rest,
-        &rest_lower,
-        &[
+    let rest = rest
+        .before_any(&[
             " from my list",
             " from the list",
             " from my tasks",
@@ -732,11 +742,9 @@ fn delete(text: &str, lower: &str) -> Option<Intent> {
             " from my to-do list",
             " off my list",
             " from list",
-        ],
-    )
-    .unwrap_or(rest);
-    let rest_lower = rest.to_ascii_lowercase();
-    let ws = words(&rest_lower);
+        ])
+        .unwrap_or(rest);
+    let ws = words(&rest.lower);
     const BULK: &[&str] =
         &["all", "every", "everything", "list", "them", "tasks", "ones", "items", "todos", "entire", "whole"];
     const NOISE: &[&str] = &[
@@ -759,19 +767,19 @@ fn delete(text: &str, lower: &str) -> Option<Intent> {
         "yet",
     ];
     let bulk_only = ws.iter().all(|w| BULK.contains(w) || NOISE.contains(w) || status_words.contains(w));
-    let starts_clear = ["clear", "wipe", "empty", "purge"].iter().any(|v| lower.starts_with(v));
+    let starts_clear = ["clear", "wipe", "empty", "purge"].iter().any(|v| p.lower.starts_with(v));
     if (bulk_only && (ws.iter().any(|w| BULK.contains(w) || status_words.contains(w))))
         || (ws.is_empty() && starts_clear)
     {
-        return Some(Intent::DeleteAll { status: status_of(&rest_lower).unwrap_or(StatusFilter::All) });
+        return Some(Intent::DeleteAll { status: status_of(&rest.lower).unwrap_or(StatusFilter::All) });
     }
-    Some(match parse_ref(&rest) {
+    Some(match parse_ref(&rest.text) {
         Some(target) => Intent::Delete { target },
         None => Intent::Incomplete("Which task should I delete? Say, for example, \u{201c}delete 3\u{201d}."),
     })
 }
 
-fn add(text: &str, lower: &str) -> Option<Intent> {
+fn add(p: &Phrase) -> Option<Intent> {
     const VERBS: &[&str] = &[
         "add",
         "add task",
@@ -822,14 +830,11 @@ fn add(text: &str, lower: &str) -> Option<Intent> {
         "write down",
         "put",
     ];
-    let rest = after_any(text, lower, VERBS)?;
-    let is_put = lower.starts_with("put");
+    let rest = p.after_any(VERBS)?;
+    let is_put = p.lower.starts_with("put");
     // "add to my list: buy milk".
-    let rest_lower = rest.to_ascii_lowercase();
-    let rest = after_any(
-        &rest,
-        &rest_lower,
-        &[
+    let rest = rest
+        .after_any(&[
             "to my list",
             "to the list",
             "to my todo list",
@@ -839,11 +844,9 @@ fn add(text: &str, lower: &str) -> Option<Intent> {
             "called",
             "named",
             "titled",
-        ],
-    )
-    .unwrap_or(rest);
+        ])
+        .unwrap_or(rest);
     // "buy milk to my list", "put milk on my list".
-    let rest_lower = rest.to_ascii_lowercase();
     let places = [
         " to my list",
         " to the list",
@@ -861,14 +864,13 @@ fn add(text: &str, lower: &str) -> Option<Intent> {
         " as a task",
         " as a todo",
     ];
-    let placed = before_any(&rest, &rest_lower, &places);
+    let placed = rest.before_any(&places);
     if is_put && placed.is_none() {
         return None;
     }
     let rest = placed.unwrap_or(rest);
-    let rest_lower = rest.to_ascii_lowercase();
     // "X with description Y", "X, notes: Y".
-    let mut title = rest.clone();
+    let mut title = rest.text.clone();
     let mut description = None;
     for marker in [
         " with the description ",
@@ -887,9 +889,10 @@ fn add(text: &str, lower: &str) -> Option<Intent> {
         " description:",
         " notes:",
     ] {
-        if let Some(at) = rest_lower.find(marker) {
-            title = rest[..at].trim().to_owned();
-            description = Some(unquote(rest[at + marker.len()..].trim_start_matches([':', ' '])).to_owned());
+        if let Some(at) = rest.lower.find(marker) {
+            title = rest.text[..at].trim().to_owned();
+            description =
+                Some(unquote(rest.text[at + marker.len()..].trim_start_matches([':', ' '])).to_owned());
             break;
         }
     }
