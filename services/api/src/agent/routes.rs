@@ -7,8 +7,9 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
-use super::pending::Pending;
-use super::{Action, Draining, TurnContext, TurnWrites, llm, take_turn};
+use super::confirm::pending::Pending;
+use super::turn::{Action, Draining, TurnContext, TurnWrites};
+use super::{llm, take_turn};
 use crate::auth::CurrentUser;
 use crate::conversations::{MAX_MESSAGES, NewMessage, store};
 use crate::error::ApiError;

@@ -191,7 +191,7 @@ pub async fn recent_messages(
 }
 
 /// How many messages a conversation holds, and what it waits for from the user (see
-/// `agent::pending`); `None` if the owner has no such conversation.
+/// `agent::confirm::pending`); `None` if the owner has no such conversation.
 pub async fn turn_state(
     db: &Db,
     owner: UserId,

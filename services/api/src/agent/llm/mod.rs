@@ -12,9 +12,13 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use self::client::{ChatClient, Completion, LlmError, WireMessage, WireTool, WireToolCall, WireToolSpec};
-use super::pending::{HeldChange, Pending};
-use super::{Executed, Turn, TurnContext, TurnLog, budget};
+use self::client::{
+    ChatClient, Completion, LlmError, WireFunction, WireMessage, WireTool, WireToolCall, WireToolSpec,
+};
+use super::budget;
+use super::confirm::pending::{HeldChange, Pending};
+use super::confirm::{CHANGES_WITHOUT_CONFIRMATION, change_question};
+use super::turn::{Executed, StoredCall, Turn, TurnContext, TurnLog};
 use crate::config::OpenAiConfig;
 use crate::conversations::{Message, Role};
 use crate::error::ApiError;
@@ -126,7 +130,7 @@ impl LlmAgent {
             tracing::debug!(round, calls = tool_calls.len(), "model asked for tools");
 
             let (executed, held) = self.run_round(ctx, &log, tool_calls).await?;
-            let sent: Vec<WireToolCall> = executed.iter().map(|e| e.call.clone()).collect();
+            let sent: Vec<WireToolCall> = executed.iter().map(|e| e.call.clone().into()).collect();
             if !sent.is_empty() {
                 wire.push(WireMessage::assistant(content.clone(), sent));
                 wire.extend(
@@ -141,7 +145,7 @@ impl LlmAgent {
                 let (deletes, changes): (Vec<_>, Vec<_>) =
                     held.into_iter().partition(|(call, _)| matches!(call, ToolCall::DeleteTask { .. }));
                 let deletes: Vec<Task> = deletes.into_iter().map(|(_, task)| task).collect();
-                let question = super::change_question(&changes, &deletes);
+                let question = change_question(&changes, &deletes);
                 let pending = Pending::Confirm {
                     task_ids: deletes.iter().map(|t| t.id).collect(),
                     changes: changes
@@ -209,7 +213,7 @@ impl LlmAgent {
                 touched.push(task.id);
             }
         }
-        let hold = touched.len() > super::CHANGES_WITHOUT_CONFIRMATION;
+        let hold = touched.len() > CHANGES_WITHOUT_CONFIRMATION;
 
         let mut executed = Vec::with_capacity(parsed.len());
         let mut held: Vec<(ToolCall, Task)> = Vec::new();
@@ -228,7 +232,7 @@ impl LlmAgent {
                 },
                 Err(e) => e.to_result(),
             };
-            executed.push(Executed { call, arguments, result });
+            executed.push(Executed { call: call.into(), arguments, result });
         }
         Ok((executed, held))
     }
@@ -254,6 +258,24 @@ async fn change_target(ctx: &TurnContext<'_>, call: &ToolCall) -> Result<Option<
         ToolCall::AddTask { .. } | ToolCall::ListTasks { .. } => return Ok(None),
     };
     Ok(store::get(ctx.db, ctx.owner, task_id).await?.map(|task| (by_id, task)))
+}
+
+/// A model's call, kept as it was sent.
+impl From<WireToolCall> for StoredCall {
+    fn from(call: WireToolCall) -> Self {
+        Self { id: call.id, kind: call.kind, name: call.function.name, arguments: call.function.arguments }
+    }
+}
+
+/// A stored call, sent again as history.
+impl From<StoredCall> for WireToolCall {
+    fn from(call: StoredCall) -> Self {
+        Self {
+            id: call.id,
+            kind: call.kind,
+            function: WireFunction { name: call.name, arguments: call.arguments },
+        }
+    }
 }
 
 fn into_api_error(e: LlmError) -> ApiError {
@@ -298,7 +320,8 @@ fn history_to_wire(history: &[Message]) -> Vec<WireMessage> {
                 let calls: Vec<WireToolCall> = m
                     .tool_calls
                     .as_ref()
-                    .and_then(|c| serde_json::from_value(c.clone()).ok())
+                    .and_then(|c| serde_json::from_value::<Vec<StoredCall>>(c.clone()).ok())
+                    .map(|calls| calls.into_iter().map(Into::into).collect())
                     .unwrap_or_default();
                 let content = Some(m.content.clone()).filter(|c| !c.is_empty() || calls.is_empty());
                 WireMessage::assistant(content, calls)
