@@ -113,43 +113,8 @@ pub async fn append_message(
     conversation_id: i64,
     message: &NewMessage,
 ) -> Result<Option<Message>, sqlx::Error> {
-    let now = Timestamp::now();
-    let (role, content, tool_calls, tool_call_id) = columns_of(message);
-    let insert = concat!(
-        "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
-        message_columns!()
-    );
-    let row = on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        // The ownership check and the activity bump in one statement, inside the transaction
-        // that inserts, so a message never lands in someone else's conversation.
-        let owned = sqlx::query(
-            "UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2",
-        )
-        .bind(conversation_id)
-        .bind(owner.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !owned {
-            return Ok(None);
-        }
-        let row = sqlx::query_as::<_, MessageRow>(insert)
-            .bind(conversation_id)
-            .bind(role.as_str())
-            .bind(content)
-            .bind(tool_calls)
-            .bind(tool_call_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row
-    });
-    Message::try_from(row).map(Some)
+    let appended = append(db, owner, conversation_id, std::slice::from_ref(message), Question::Keep).await?;
+    Ok(appended.map(|mut messages| messages.remove(0)))
 }
 
 /// The messages of a conversation, oldest first: all of them, up to [`super::MAX_MESSAGES`]
@@ -206,9 +171,7 @@ pub async fn turn_state(
 }
 
 /// Appends a whole chat turn in one transaction and sets what the conversation now waits for
-/// (`None` clears it). The conversation row is updated first, which locks it until commit: two
-/// turns on one conversation cannot interleave their messages. `false` if the owner has no such
-/// conversation (nothing is written).
+/// (`None` clears it). `false` if the owner has no such conversation (nothing is written).
 pub async fn record_turn(
     db: &Db,
     owner: UserId,
@@ -216,40 +179,67 @@ pub async fn record_turn(
     messages: &[NewMessage],
     pending: Option<&serde_json::Value>,
 ) -> Result<bool, sqlx::Error> {
+    Ok(append(db, owner, conversation_id, messages, Question::Set(pending)).await?.is_some())
+}
+
+/// What an append does to the question a conversation waits on.
+enum Question<'a> {
+    Keep,
+    /// `None` clears it.
+    Set(Option<&'a serde_json::Value>),
+}
+
+/// Appends `messages` in one transaction and marks the conversation active. The conversation row
+/// is updated first, in the same statement as the ownership check, which locks it until commit:
+/// a message never lands in someone else's conversation, and two turns on one conversation cannot
+/// interleave their messages. `None` if the owner has no such conversation (nothing is written).
+async fn append(
+    db: &Db,
+    owner: UserId,
+    conversation_id: i64,
+    messages: &[NewMessage],
+    question: Question<'_>,
+) -> Result<Option<Vec<Message>>, sqlx::Error> {
     let now = Timestamp::now();
-    let insert = "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) \
-                  VALUES ($1, $2, $3, $4, $5, $6)";
-    on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let owned = sqlx::query(
+    let insert = concat!(
+        "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        message_columns!()
+    );
+    let (claim, pending) = match question {
+        Question::Keep => ("UPDATE conversations SET updated_at = $3 WHERE id = $1 AND user_id = $2", None),
+        Question::Set(pending) => (
             "UPDATE conversations SET updated_at = $3, pending = $4 WHERE id = $1 AND user_id = $2",
-        )
-        .bind(conversation_id)
-        .bind(owner.0)
-        .bind(now)
-        .bind(pending.map(|p| Json(json_without_nul(p.clone()))))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !owned {
-            return Ok(false);
+            Some(pending.map(|p| Json(json_without_nul(p.clone())))),
+        ),
+    };
+    let rows = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let mut claim = sqlx::query(claim).bind(conversation_id).bind(owner.0).bind(now);
+        if let Some(pending) = pending {
+            claim = claim.bind(pending);
         }
+        if claim.execute(&mut *tx).await?.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let mut rows = Vec::with_capacity(messages.len());
         for message in messages {
             let (role, content, tool_calls, tool_call_id) = columns_of(message);
-            sqlx::query(insert)
+            let row = sqlx::query_as::<_, MessageRow>(insert)
                 .bind(conversation_id)
                 .bind(role.as_str())
                 .bind(content)
                 .bind(tool_calls)
                 .bind(tool_call_id)
                 .bind(now)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+            rows.push(row);
         }
         tx.commit().await?;
+        rows
     });
-    Ok(true)
+    rows.into_iter().map(Message::try_from).collect::<Result<Vec<_>, _>>().map(Some)
 }
 
 type MessageColumns<'a> = (Role, Cow<'a, str>, Option<Json<serde_json::Value>>, Option<Cow<'a, str>>);
