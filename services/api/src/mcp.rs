@@ -30,7 +30,7 @@ use tower::ServiceExt as _;
 
 use crate::auth::CurrentUser;
 use crate::db::Db;
-use crate::error::json_error;
+use crate::error::{ApiError, json_error};
 use crate::http::extract::{JsonBody, MAX_BODY_BYTES};
 use crate::state::AppState;
 use crate::tools::{self, TOOLS, ToolCall};
@@ -102,15 +102,16 @@ async fn uniform_errors(response: Response) -> Response {
     let allow = response.headers().get(ALLOW).cloned();
     let text = axum::body::to_bytes(response.into_body(), 16 * 1024).await.unwrap_or_default();
     let message = String::from_utf8_lossy(&text).trim().to_owned();
+    // The code of the API's own error for the status (only the variant matters, not what it
+    // holds); 406 has none, as no other route negotiates what it answers in.
     let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::NOT_ACCEPTABLE => "not_acceptable",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        s if s.is_server_error() => "internal",
-        _ => "bad_request",
+        StatusCode::NOT_FOUND => ApiError::NotFound("").code(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed.code(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_BODY_BYTES).code(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(String::new()).code(),
+        s if s.is_server_error() => ApiError::internal("").code(),
+        _ => ApiError::BadRequest(String::new()).code(),
     };
     let message = if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = %message, "MCP request failed");
