@@ -68,6 +68,10 @@ answer=$(through_ingress demo.local)
 echo "curl -H 'Host: demo.local' $TODO_KUBE_INGRESS_URL/ -> $answer (routed within $((SECONDS - s))s of the rollout)"
 
 step "another pod resolves the Service by name, and reaches the host's PostgreSQL at $TODO_KUBE_DB_HOST:5432"
+# kube-proxy writes a new Service's rules a moment after its first pod is ready (after
+# `rollout status` returns): wait until its address answers from this host, as it will in pods.
+cluster_ip=$(k -n "$ns" get service demo -o jsonpath='{.spec.clusterIP}')
+for _ in $(seq 1 50); do curl -fsS --max-time 1 "http://$cluster_ip:8080/" >/dev/null 2>&1 && break; sleep 0.1; done
 k -n "$ns" delete pod dns-check --ignore-not-found --wait=true >/dev/null
 k -n "$ns" apply -f - <<EOF
 apiVersion: v1
