@@ -7,7 +7,7 @@
 #
 # For a fresh Debian 12 machine run as root, without systemd: installs the `postgresql` package
 # if missing, starts cluster 15/main, and makes sure role and database `todo_test` exist (the
-# role has CREATEDB: each test creates a database of its own). Safe to run again: every step
+# role has CREATEDB: each test creates a database of its own; and CREATEROLE: the kube suite gives its pods a role with a random password). Safe to run again: every step
 # checks first. Progress goes to stderr; the output of apt and of the server's start goes to a
 # log file, so that no daemon holds the caller's stdout open. When sourced and it started the
 # server, it appends the stop command to $CI_CLEANUP_FILE.
@@ -79,10 +79,10 @@ _ci_postgres() (
     }
     if [ "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" = 1 ]; then
         # Converge an existing role to what the tests need.
-        psql_admin "ALTER ROLE $role WITH LOGIN CREATEDB PASSWORD '$password'"
+        psql_admin "ALTER ROLE $role WITH LOGIN CREATEDB CREATEROLE PASSWORD '$password'"
     else
         say "creating role $role"
-        psql_admin "CREATE ROLE $role WITH LOGIN CREATEDB PASSWORD '$password'"
+        psql_admin "CREATE ROLE $role WITH LOGIN CREATEDB CREATEROLE PASSWORD '$password'"
     fi
     if [ "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]; then
         say "creating database $database"

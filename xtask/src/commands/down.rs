@@ -59,6 +59,12 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
         Ok(Some(_)) => {
             let uninstall = cmd!(cx.sh, "helm uninstall {release} {scope...} --wait --timeout 300s");
             cx.run(Cmd::from(uninstall).timeout(Duration::from_secs(330)))?;
+            // helm waits for the objects it deleted, not for the pods their ReplicaSets leave
+            // terminating (each drains for its grace period): down is done when they are gone.
+            let (kube, selector) = (&target.kubectl_args(), target.selector());
+            let gone =
+                cmd!(cx.sh, "kubectl {kube...} wait --for=delete pod --selector {selector} --timeout=120s");
+            cx.run(Cmd::from(gone).timeout(Duration::from_secs(150)))?;
         }
         Ok(None) => cx.ui.info(&format!("  {} is not installed", target.describe())),
         // A stopped cluster: nothing to uninstall from it, but the profile may still be stopped.

@@ -195,7 +195,7 @@ impl Upgrade {
             Cmd::from(upgrade)
                 // helm's own limit comes first; this one only catches a helm that hangs past it.
                 .timeout(self.timeout + Duration::from_secs(120))
-                .hint("the diagnosis below says which pod failed and why"),
+                .hint("the diagnosis above says which pod failed and why"),
         )?;
         Ok(())
     }
