@@ -59,6 +59,7 @@ impl Phase for Release {
             set,
             timeout: self.timeout,
             env: self.env.clone(),
+            url: config.ingress.enabled.then(|| format!("http://{}/", config.ingress.host)),
         }))
     }
 }
@@ -110,6 +111,8 @@ struct Upgrade {
     set: Vec<(String, String)>,
     timeout: Duration,
     env: String,
+    /// Where the app answers once the ingress host resolves.
+    url: Option<String>,
 }
 
 impl Plan for Upgrade {
@@ -171,6 +174,9 @@ impl Plan for Upgrade {
             && let Some(release) = helm::status(cx, target)?
         {
             cx.ui.info(&format!("  revision {} is {}", release.version, release.info.status));
+        }
+        if let Some(url) = &self.url {
+            cx.ui.info(&format!("  the app: {url} (`cargo xtask status --env {}` shows its pods)", self.env));
         }
         Ok(Outcome::Done)
     }
