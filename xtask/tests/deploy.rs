@@ -527,6 +527,7 @@ fn fakes_dry_run_deploy_prints_every_command_in_order_and_changes_nothing() {
           $ kubectl --context todo --namespace todo get deployments --selector app.kubernetes.io/instance=todo --output name
           [dry-run] $ kubectl --context todo --namespace todo rollout status deployment.apps/todo-api --timeout=300s
           [dry-run] $ kubectl --context todo --namespace todo rollout status deployment.apps/todo-web --timeout=300s
+          the app: http://todo.local/ (`cargo xtask status --env minikube` shows its pods)
         ✓ release planned in <T>
         ▶ verify
           $ minikube -p todo ip

@@ -239,16 +239,18 @@ fn build_images(
         let result = cmds.into_iter().try_for_each(|cmd| runner.run(cmd).map(drop));
         (name, result.map(|()| started.elapsed()))
     };
-    let results: Vec<(String, Result<Duration>)> = match plan.mode {
-        BuildMode::Host => thread::scope(|scope| {
+    // A dry run only prints: one after the other, so the plan reads the same every time.
+    let parallel = plan.mode == BuildMode::Host && !cx.runner.dry_run();
+    let results: Vec<(String, Result<Duration>)> = match parallel {
+        true => thread::scope(|scope| {
             let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(move || build(job))).collect();
             handles.into_iter().map(|handle| handle.join().unwrap()).collect()
         }),
-        // One at a time: the builds share the registry cache mount, but cargo's lock for it is in
-        // CARGO_HOME, outside the mount, so two cargos at once unpack the same crate and one fails
-        // ("failed to unpack package ... File exists"). They would queue on the shared target
-        // dir's lock anyway, so this costs little.
-        BuildMode::Docker => jobs.into_iter().map(build).collect(),
+        // Docker mode one at a time: the builds share the registry cache mount, but cargo's lock
+        // for it is in CARGO_HOME, outside the mount, so two cargos at once unpack the same crate
+        // and one fails ("failed to unpack package ... File exists"). They would queue on the
+        // shared target dir's lock anyway, so this costs little.
+        false => jobs.into_iter().map(build).collect(),
     };
 
     let mut times = Vec::new();
