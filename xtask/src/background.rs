@@ -101,6 +101,7 @@ impl Background {
     }
 
     /// Waits up to `timeout` for the process to end.
+    #[cfg(test)]
     pub fn wait_for(&self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {

@@ -88,6 +88,7 @@ impl Context {
 
     /// The same context keeping its state in `dir`: tests, whose scratch roots must not share
     /// records through an inherited CARGO_TARGET_DIR.
+    #[cfg(test)]
     pub fn with_state_dir(mut self, dir: Utf8PathBuf) -> Context {
         self.state = dir;
         self

@@ -93,11 +93,6 @@ impl EnvFile {
         self.exists = true;
         Ok(())
     }
-
-    /// The file's bytes, for fingerprints.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
 }
 
 /// `KEY=`, `KEY=""`, `KEY=''` or `export KEY=`: a placeholder with nothing in it.

@@ -103,7 +103,6 @@ pub struct PodSpec {
 
 #[derive(Deserialize, Debug, Clone, Default)]
 pub struct ContainerSpec {
-    pub name: String,
     #[serde(default)]
     pub image: String,
 }
@@ -142,8 +141,6 @@ pub struct ContainerStatus {
     pub state: ContainerState,
     #[serde(default, rename = "lastState")]
     pub last_state: ContainerState,
-    #[serde(default)]
-    pub image: String,
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]

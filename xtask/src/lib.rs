@@ -1,25 +1,26 @@
 //! The todo-cloud orchestrator behind `cargo xtask`: the phase engine, the command runner, the
 //! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
 
-pub mod background;
-pub mod chart;
-pub mod cli;
-pub mod commands;
+pub(crate) mod background;
+pub(crate) mod chart;
+pub(crate) mod cli;
+pub(crate) mod commands;
+// What the integration tests use (the rest is crate-private, so the compiler reports dead code).
 pub mod config;
-pub mod container_engine;
-pub mod context;
-pub mod env_file;
-pub mod helm;
+pub(crate) mod container_engine;
+pub(crate) mod context;
+pub(crate) mod env_file;
+pub(crate) mod helm;
 pub mod http;
-pub mod images;
-pub mod kube;
-pub mod phase;
-pub mod process_tree;
-pub mod runner;
-pub mod secret;
-pub mod tools;
-pub mod ui;
-pub mod version;
+pub(crate) mod images;
+pub(crate) mod kube;
+pub(crate) mod phase;
+pub(crate) mod process_tree;
+pub(crate) mod runner;
+pub(crate) mod secret;
+pub(crate) mod tools;
+pub(crate) mod ui;
+pub(crate) mod version;
 
 use std::process::ExitCode;
 

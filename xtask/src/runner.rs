@@ -141,10 +141,6 @@ impl Cmd {
         self
     }
 
-    pub fn program(&self) -> &str {
-        &self.program
-    }
-
     fn default_timeout(&self) -> Duration {
         match self.effect {
             Effect::ReadOnly => Duration::from_secs(60),

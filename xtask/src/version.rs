@@ -38,6 +38,7 @@ impl Version {
         None
     }
 
+    #[cfg(test)]
     pub fn parse(text: &str) -> Option<Version> {
         parse_at(text.trim().trim_start_matches('v'))
     }
