@@ -387,6 +387,21 @@ fn fakes_a_crash_looping_pod_is_diagnosed_with_its_reason_its_last_log_lines_and
 }
 
 #[test]
+fn fakes_missing_cluster_tools_are_named_before_anything_is_built() {
+    let mut world = fresh();
+    world.uninstall("minikube").uninstall("helm");
+    let run = deploy(&world, &[]);
+    assert!(!run.success());
+    assert!(run.stderr.contains("deploy needs minikube, helm on PATH; install:"), "{}", run.stderr);
+    assert!(run.stderr.contains("  helm: "), "with each one's install hint: {}", run.stderr);
+    assert!(
+        world.calls().is_empty(),
+        "nothing ran: {:?}",
+        world.calls().iter().map(Call::line).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn fakes_cluster_env_without_a_registry_says_how_to_give_one() {
     let world = fresh();
     let run = world.xtask(&["deploy", "--env", "cluster"]);

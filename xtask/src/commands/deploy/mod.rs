@@ -17,6 +17,7 @@ use crate::container_engine::Engine;
 use crate::context::Context;
 use crate::images::BuildMode;
 use crate::phase::{Phase, Pipeline};
+use crate::tools::Tool;
 pub use release::Release;
 
 /// Build, load, configure and release the app, then verify it through the ingress
@@ -84,7 +85,30 @@ pub struct Args {
 }
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
-    Pipeline::new(phases(cx, args)?).run(cx)
+    let phases = phases(cx, args)?;
+    preflight(args.env == "minikube")?;
+    Pipeline::new(phases).run(cx)
+}
+
+/// The cluster tools a deploy calls, checked before minutes of image builds rather than after.
+fn preflight(local: bool) -> Result<()> {
+    let mut needed = vec![Tool::Helm, Tool::Kubectl];
+    if local {
+        needed.insert(0, Tool::Minikube);
+    }
+    let missing: Vec<Tool> =
+        needed.into_iter().filter(|tool| which::which(tool.program()).is_err()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = missing.iter().map(|tool| tool.name()).collect();
+    let hints: Vec<String> =
+        missing.iter().map(|tool| format!("  {}: {}", tool.name(), tool.install_hint())).collect();
+    bail!(
+        "deploy needs {} on PATH; install:\n{}\n`cargo xtask doctor` checks everything else (or `cargo xtask up` runs the app without a cluster)",
+        names.join(", "),
+        hints.join("\n")
+    )
 }
 
 /// The phases of a deploy to `args.env`, in order.
