@@ -274,6 +274,32 @@ fn fakes_deploy_again_with_nothing_changed_starts_builds_loads_and_upgrades_noth
 }
 
 #[test]
+fn fakes_build_in_cluster_starts_minikube_first_builds_with_its_docker_and_loads_nothing() {
+    let mut world = fresh();
+    world.record_env("DOCKER_HOST").on(
+        "minikube",
+        &["-p", "todo", "docker-env", "--shell", "none"],
+        Reply::ok("DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://192.168.49.2:2376\nDOCKER_CERT_PATH=/home/u/.minikube/certs\nMINIKUBE_ACTIVE_DOCKERD=todo\n"),
+    );
+    let run = deploy(&world, &["--build-in-cluster"]);
+    assert!(run.success(), "{}", run.all());
+    let calls = world.calls();
+    let changes = changes(&calls);
+    assert_in_order(
+        &changes,
+        &["minikube start -p todo", "kubectl --context todo wait", "docker build", "helm upgrade"],
+    );
+    assert!(!changes.iter().any(|line| line.contains("image load")), "{changes:#?}");
+    let builds: Vec<&Call> = calls.iter().filter(|c| c.tool == "docker" && c.argv[0] == "build").collect();
+    assert_eq!(builds.len(), 2);
+    for build in builds {
+        assert_eq!(build.env["DOCKER_HOST"].as_deref(), Some("tcp://192.168.49.2:2376"), "{}", build.line());
+    }
+    let helm = calls.iter().find(|c| c.tool == "helm" && c.argv[0] == "upgrade").unwrap();
+    assert_eq!(helm.env["DOCKER_HOST"], None, "only the engine's commands go to minikube's daemon");
+}
+
+#[test]
 fn fakes_helm4_gets_rollback_on_failure_and_wait_watcher() {
     let mut world = fresh();
     world.on("helm", &["version", "--short"], Reply::ok("v4.1.4+g05fa379\n"));

@@ -45,6 +45,11 @@ pub struct Args {
     /// to build behind a mirror (docker mode); repeatable; part of the image tags
     #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_build_arg)]
     pub build_args: Vec<(String, String)>,
+
+    /// Build with this minikube profile's Docker daemon (`minikube docker-env`), so the images are
+    /// on the node with nothing to load: `deploy --build-in-cluster`.
+    #[arg(skip)]
+    pub minikube_profile: Option<String>,
 }
 
 pub fn parse_build_arg(text: &str) -> Result<(String, String), String> {
@@ -66,6 +71,8 @@ pub struct Containerize {
 struct Images<'a> {
     args: &'a Args,
     engine: Engine,
+    /// Where docker commands go when that is not the local daemon (minikube's).
+    docker_env: Vec<(String, String)>,
     mode: BuildMode,
     images: Vec<Planned>,
 }
@@ -103,7 +110,10 @@ impl Phase for Containerize {
                 "--build host needs Linux: the host's binaries must run in a Linux container; use --build docker"
             );
         }
-        let engine = container_engine::resolve(cx, self.args.engine)?;
+        let (engine, docker_env) = match &self.args.minikube_profile {
+            Some(profile) => (Engine::Docker, minikube_docker_env(cx, profile)?),
+            None => (container_engine::resolve(cx, self.args.engine)?, Vec::new()),
+        };
         // Host builds depend on the compiler that made them; docker builds name theirs in the
         // Dockerfile (hashed) or a build arg (hashed).
         let toolchain = match mode {
@@ -117,13 +127,40 @@ impl Phase for Containerize {
                 Ok(Planned { spec, tag })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Box::new(Images { args: &self.args, engine, mode, images }))
+        Ok(Box::new(Images { args: &self.args, engine, docker_env, mode, images }))
     }
+}
+
+/// `minikube docker-env`'s settings (DOCKER_HOST and its TLS files), as pairs.
+fn minikube_docker_env(cx: &Context, profile: &str) -> Result<Vec<(String, String)>> {
+    let query = cmd!(cx.sh, "minikube -p {profile} docker-env --shell none");
+    let text = cx.read(Cmd::from(query).read_only().quiet().hint(
+        "building inside minikube needs its docker runtime (`minikube start --container-runtime=docker`); \
+         without it, deploy without --build-in-cluster (the images are loaded instead)",
+    ))?;
+    let pairs: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
+        .filter(|(key, _)| key.starts_with("DOCKER_") || key == "MINIKUBE_ACTIVE_DOCKERD")
+        .collect();
+    if !pairs.iter().any(|(key, _)| key == "DOCKER_HOST") {
+        bail!("`minikube -p {profile} docker-env` named no DOCKER_HOST: is the profile running?");
+    }
+    Ok(pairs)
 }
 
 impl Images<'_> {
     fn exists(&self, cx: &Context, engine: Engine, image: &Planned) -> Result<bool> {
-        Ok(cx.output(engine.image_exists(&cx.sh, &image.reference()))?.success())
+        Ok(cx.output(self.at_engine(engine.image_exists(&cx.sh, &image.reference())))?.success())
+    }
+
+    /// `cmd` aimed at the engine builds go to: minikube's daemon with --build-in-cluster.
+    fn at_engine(&self, mut cmd: Cmd) -> Cmd {
+        for (key, value) in &self.docker_env {
+            cmd = cmd.env(key, value);
+        }
+        cmd
     }
 }
 
@@ -133,6 +170,7 @@ impl Plan for Images<'_> {
         let mut fingerprint = Fingerprint::new();
         fingerprint
             .value("engine", plan.engine.program())
+            .value("minikube daemon", self.args.minikube_profile.as_deref().unwrap_or(""))
             .value("push", self.args.push.as_deref().unwrap_or(""));
         for image in &plan.images {
             fingerprint.value(image.spec.name, &image.tag);
@@ -180,11 +218,11 @@ impl Plan for Images<'_> {
         for image in &plan.images {
             let size = match cx.runner.dry_run() && missing.iter().any(|m| m.spec.name == image.spec.name) {
                 true => None,
-                false => Some(read_size(cx, plan.engine, image)?),
+                false => Some(read_size(cx, plan, image)?),
             };
             let (pushed, digest) = match &self.args.push {
                 Some(registry) => {
-                    let (remote, digest) = push(cx, plan.engine, image, registry)?;
+                    let (remote, digest) = push(cx, plan, image, registry)?;
                     (Some(remote), digest)
                 }
                 None => (None, None),
@@ -298,7 +336,7 @@ fn build_commands(cx: &Context, plan: &Images, image: &Planned, build_args: &[(S
         "{program} build --target {target} --file {dockerfile} --tag {reference} {flags...} {context}"
     );
     cmds.push(
-        Cmd::from(build)
+        plan.at_engine(Cmd::from(build))
             .label(spec.name)
             .timeout(Duration::from_secs(60 * 60))
             .hint(format!("`{program} build` output above shows the failing step")),
@@ -377,20 +415,21 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-fn read_size(cx: &Context, engine: Engine, image: &Planned) -> Result<u64> {
-    let text = cx.read(engine.image_size(&cx.sh, &image.reference()))?;
+fn read_size(cx: &Context, plan: &Images, image: &Planned) -> Result<u64> {
+    let text = cx.read(plan.at_engine(plan.engine.image_size(&cx.sh, &image.reference())))?;
     text.trim()
         .parse()
-        .with_context(|| format!("`{} image inspect` printed `{text}` for the size", engine.program()))
+        .with_context(|| format!("`{} image inspect` printed `{text}` for the size", plan.engine.program()))
 }
 
 /// Tags and pushes the image; returns its remote reference and the digest the registry now
 /// holds it under (what a cluster pins: `repo@sha256:…`).
-fn push(cx: &Context, engine: Engine, image: &Planned, registry: &str) -> Result<(String, Option<String>)> {
+fn push(cx: &Context, plan: &Images, image: &Planned, registry: &str) -> Result<(String, Option<String>)> {
+    let engine = plan.engine;
     let program = engine.program();
     let local = image.reference();
     let remote = format!("{}/{}", registry.trim_end_matches('/'), local);
-    cx.run(Cmd::from(cmd!(cx.sh, "{program} tag {local} {remote}")))?;
+    cx.run(plan.at_engine(Cmd::from(cmd!(cx.sh, "{program} tag {local} {remote}"))))?;
     let hint = format!(
         "log in first: `{program} login {registry}`; a registry on plain HTTP must be listed as insecure \
          (Docker: \"insecure-registries\" in daemon.json; podman: registries.conf)"
@@ -409,7 +448,7 @@ fn push(cx: &Context, engine: Engine, image: &Planned, registry: &str) -> Result
         }
         Engine::Docker => {
             let push = cmd!(cx.sh, "docker push {remote}");
-            cx.run(Cmd::from(push).timeout(Duration::from_secs(30 * 60)).hint(hint))?.stdout
+            cx.run(plan.at_engine(Cmd::from(push)).timeout(Duration::from_secs(30 * 60)).hint(hint))?.stdout
         }
     };
     let digest = find_digest(&output);

@@ -38,6 +38,12 @@ pub struct MinikubeOptions {
     #[arg(long)]
     pub write_hosts: bool,
 
+    /// Build the images with minikube's own Docker daemon (`minikube docker-env`) instead of
+    /// loading them: nothing to copy, but the build runs in the VM (needs minikube's docker
+    /// runtime)
+    #[arg(long)]
+    pub build_in_cluster: bool,
+
     /// Run `minikube tunnel` in the background (macOS/Windows with the docker driver), its output
     /// in target/xtask/minikube-tunnel.log
     #[arg(long)]
@@ -196,6 +202,10 @@ impl Cluster<'_> {
     }
 
     fn load_images(&self, cx: &Context) -> Result<bool> {
+        if self.options.build_in_cluster {
+            cx.ui.detail("  images are built inside the cluster (--build-in-cluster): nothing to load");
+            return Ok(false);
+        }
         let Some(images) = &self.images else {
             if cx.runner.dry_run() {
                 cx.ui.info("  would load the images containerize builds (`minikube image load`)");

@@ -127,14 +127,24 @@ pub fn phases(cx: &Context, args: &Args) -> Result<Vec<Box<dyn Phase>>> {
     }
     // Loaded into minikube, the images need no registry; a registry given anyway is used.
     let push = if local { args.registry.clone() } else { registry.clone() };
-    let mut phases: Vec<Box<dyn Phase>> = vec![Box::new(Containerize::new(containerize::Args {
+    // Built inside minikube, the images need the cluster first; otherwise they are loaded into it.
+    let in_cluster = local && args.minikube.build_in_cluster;
+    let containerize = Box::new(Containerize::new(containerize::Args {
         build: args.build,
         engine: args.engine,
         push: push.clone(),
         build_args: args.build_args.clone(),
-    }))];
-    if local {
+        minikube_profile: in_cluster.then(|| minikube::profile(&config)),
+    }));
+    let mut phases: Vec<Box<dyn Phase>> = Vec::new();
+    if in_cluster {
         phases.push(Box::new(Minikube { options: args.minikube.clone() }));
+        phases.push(containerize);
+    } else {
+        phases.push(containerize);
+        if local {
+            phases.push(Box::new(Minikube { options: args.minikube.clone() }));
+        }
     }
     phases.push(Box::new(HelmGen { check: false }));
     phases.push(Box::new(Secrets { env: args.env.clone() }));
