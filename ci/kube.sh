@@ -961,7 +961,9 @@ restore_machine() {
   local p
   for p in "${created_paths[@]}"; do
     grep -qxF "$p" "$state/machine/existing-paths" 2>/dev/null && continue
-    [[ -e "$p" ]] && rm -rf "$p"
+    # `ip netns` makes /run/netns a mount point: unmount it before removing it.
+    if mountpoint -q "$p" 2>/dev/null; then umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true; fi
+    if [[ -e "$p" ]]; then rm -rf "$p" || say "could not remove $p"; fi
   done
   rm -f /etc/containers/registries.conf.d/50-todo-kube.conf
   rm -rf "$state/machine"
