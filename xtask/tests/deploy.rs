@@ -585,3 +585,76 @@ fn fakes_dry_run_deploy_prints_every_command_in_order_and_changes_nothing() {
         5 planned, 1 skipped, 0 failed in <T>
     "#]].assert_eq(&text);
 }
+
+#[test]
+fn fakes_status_shows_the_revision_each_pod_and_what_is_wrong_with_it() {
+    let mut world = World::healthy();
+    world.on("helm", &["status", "todo"], Reply::ok(&release_json("deployed", 7))).on(
+        "kubectl",
+        &["--context", "todo", "--namespace", "todo", "get", "pods"],
+        Reply::ok(CRASHING_PODS),
+    );
+    let run = world.xtask(&["status"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(
+        run.stderr.contains("release `todo` in namespace `todo` (context `todo`): revision 7, deployed"),
+        "{}",
+        run.stderr
+    );
+    let api = run.stderr.lines().find(|line| line.contains("todo-api-6f7d9-x2x")).unwrap();
+    assert!(
+        api.contains("no")
+            && api.contains(" 4 ")
+            && api.contains("todo-api:abc")
+            && api.contains("CrashLoopBackOff"),
+        "{api}"
+    );
+    assert!(run.stderr.contains("URL: http://todo.local/"), "{}", run.stderr);
+
+    world.on("helm", &["status", "todo"], Reply::fail(1, NOT_FOUND));
+    let run = world.xtask(&["status"]);
+    assert!(run.success());
+    assert!(
+        run.stderr.contains("is not installed: `cargo xtask deploy --env minikube` installs it"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn fakes_down_uninstalls_waits_for_the_pods_and_removes_the_secrets_purge_asks_first() {
+    let mut world = World::healthy();
+    world
+        .on("helm", &["status", "todo"], Reply::ok(&release_json("deployed", 2)))
+        .on("helm", &["uninstall"], Reply::ok("release \"todo\" uninstalled\n"))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "wait"], Reply::ok(""))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "delete"], Reply::ok(""))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "persistentvolumeclaims"],
+            Reply::ok("persistentvolumeclaim/data-todo-postgresql-0\n"),
+        )
+        .on("minikube", &["stop"], Reply::ok(""));
+    let run = world.xtask(&["down", "--cluster"]);
+    assert!(run.success(), "{}", run.all());
+    assert_in_order(
+        &changes(&world.calls()),
+        &[
+            "helm uninstall todo --kube-context todo --namespace todo --wait",
+            "kubectl --context todo --namespace todo wait --for=delete pod --selector app.kubernetes.io/instance=todo",
+            "kubectl --context todo --namespace todo delete secret/todo-secrets configmap/todo-env --ignore-not-found",
+            "minikube stop -p todo",
+        ],
+    );
+    assert!(
+        run.stderr.contains("kept the database's volume claims"),
+        "the data is kept and said so: {}",
+        run.stderr
+    );
+
+    world.clear_calls();
+    let run = world.xtask(&["down", "--purge"]);
+    assert!(!run.success(), "no terminal to ask on, no --yes: nothing is deleted");
+    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+    assert!(changes(&world.calls()).is_empty(), "{:?}", world.calls());
+}
