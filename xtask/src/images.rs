@@ -26,14 +26,14 @@ pub const IMAGES: [ImageSpec; 2] = [
     ImageSpec {
         name: "todo-api",
         dockerfile: "infra/docker/api.Dockerfile",
-        sources: &["services/api"],
+        sources: &["services/api", "services/healthcheck"],
         size_goal_mb: 30,
         size_budget_mb: 200,
     },
     ImageSpec {
         name: "todo-web",
         dockerfile: "infra/docker/web.Dockerfile",
-        sources: &["services/web"],
+        sources: &["services/web", "services/healthcheck"],
         size_goal_mb: 15,
         size_budget_mb: 100,
     },
@@ -180,6 +180,14 @@ mod tests {
         write("services/api/src/main.rs", "fn main() { println!(); }");
         assert_ne!(api_tag, tag_of(api));
         assert_eq!(web_tag, tag_of(web), "the api's sources are not the web image's inputs");
+
+        write("services/healthcheck/src/lib.rs", "pub fn main() {}");
+        let (api_tag, web_tag) = (tag_of(api), tag_of(web));
+        write("services/healthcheck/src/lib.rs", "pub fn main() { }");
+        assert!(
+            tag_of(api) != api_tag && tag_of(web) != web_tag,
+            "the crate both link is both images' input"
+        );
 
         let docker = tag(root, api, BuildMode::Docker, "rustc 1.95.0", &[]).unwrap();
         assert_ne!(docker, tag_of(api), "build modes make different images");

@@ -11,7 +11,7 @@ pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod error;
-pub mod healthcheck;
+pub use todo_healthcheck as healthcheck;
 pub mod http;
 pub mod mcp;
 pub mod metrics;

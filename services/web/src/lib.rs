@@ -5,7 +5,7 @@
 pub mod assets;
 pub mod config;
 pub mod error;
-pub mod healthcheck;
+pub use todo_healthcheck as healthcheck;
 pub mod proxy;
 pub mod routes;
 pub mod security;
