@@ -103,7 +103,7 @@ pub fn status(cx: &Context, target: &Target) -> Result<Option<Release>> {
         bail!(
             "`helm status {release}` failed: {}\nhint: check that the cluster answers: `kubectl {} get namespace`",
             output.stderr.trim(),
-            target.kubectl_args()[..target.kubectl_args().len() - 2].join(" ")
+            target.context_args().join(" ")
         );
     }
     let release: Release =

@@ -26,23 +26,33 @@ impl Endpoint {
         if rest.contains('/') {
             bail!("`{url}` has a path; give only http://HOST[:PORT]");
         }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
-                let port = port.parse().with_context(|| format!("`{url}`: `{port}` is not a port"))?;
-                (host, port)
+        // An IPv6 address is bracketed, `[::1]:8080`: its colons are not the port's.
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(bracketed) => {
+                let (host, after) =
+                    bracketed.split_once(']').with_context(|| format!("`{url}`: `[` without `]`"))?;
+                (host, after.strip_prefix(':'))
             }
-            _ => (rest, 80),
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            },
+        };
+        let port = match port {
+            Some(port) => port.parse().with_context(|| format!("`{url}`: `{port}` is not a port"))?,
+            None => 80,
         };
         if host.is_empty() {
             bail!("`{url}` has no host");
         }
-        Ok(Endpoint { host: host.trim_start_matches('[').trim_end_matches(']').to_owned(), port })
+        Ok(Endpoint { host: host.to_owned(), port })
     }
 
     pub fn url(&self) -> String {
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
         match self.port {
-            80 => format!("http://{}", self.host),
-            port => format!("http://{}:{port}", self.host),
+            80 => format!("http://{host}"),
+            port => format!("http://{host}:{port}"),
         }
     }
 }
@@ -132,7 +142,12 @@ mod tests {
             Endpoint { host: "127.0.0.1".into(), port: 18080 }
         );
         assert_eq!(Endpoint::parse("http://192.168.49.2/").unwrap().port, 80);
-        assert_eq!(Endpoint::parse("http://[::1]:8080").unwrap().host, "::1");
+        assert_eq!(
+            Endpoint::parse("http://[::1]:8080").unwrap(),
+            Endpoint { host: "::1".into(), port: 8080 }
+        );
+        assert_eq!(Endpoint::parse("http://[::1]").unwrap(), Endpoint { host: "::1".into(), port: 80 });
+        assert_eq!(Endpoint::parse("http://[::1]:8080").unwrap().url(), "http://[::1]:8080");
         assert!(Endpoint::parse("https://example.com").unwrap_err().to_string().contains("plain HTTP"));
         assert!(Endpoint::parse("http://example.com/api").is_err());
     }

@@ -103,14 +103,14 @@ pub fn tag(
 pub const RECORD_FILE: &str = "images.json";
 
 /// What `containerize` built, for the phases that load and deploy it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BuiltImages {
     pub engine: String,
     pub mode: BuildMode,
     pub images: Vec<BuiltImage>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BuiltImage {
     pub name: String,
     pub tag: String,
@@ -126,14 +126,14 @@ pub struct BuiltImage {
 
 /// What a dry run's containerize planned, for the phases after it in the same run: a dry run
 /// writes no file, and they should still print the tags a real run would use.
-static PLANNED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+static PLANNED: std::sync::Mutex<Option<BuiltImages>> = std::sync::Mutex::new(None);
 
 impl BuiltImages {
     pub fn load(cx: &Context) -> Result<BuiltImages> {
         if cx.runner.dry_run()
-            && let Some(json) = PLANNED.lock().unwrap().as_deref()
+            && let Some(planned) = PLANNED.lock().unwrap().clone()
         {
-            return Ok(serde_json::from_str(json)?);
+            return Ok(planned);
         }
         let path = cx.state_dir().join(RECORD_FILE);
         let text = fs::read_to_string(&path).with_context(|| {
@@ -145,7 +145,7 @@ impl BuiltImages {
 
     pub fn save(&self, cx: &Context) -> Result<()> {
         if cx.runner.dry_run() {
-            *PLANNED.lock().unwrap() = Some(serde_json::to_string(self)?);
+            *PLANNED.lock().unwrap() = Some(self.clone());
             return Ok(());
         }
         let dir = cx.state_dir();

@@ -37,12 +37,14 @@ impl Target {
         }
     }
 
+    /// `--context C` for kubectl; nothing for the current context.
+    pub fn context_args(&self) -> Vec<String> {
+        self.context.iter().flat_map(|context| ["--context".to_owned(), context.clone()]).collect()
+    }
+
     /// `--context C --namespace N` for kubectl.
     pub fn kubectl_args(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if let Some(context) = &self.context {
-            args.extend(["--context".to_owned(), context.clone()]);
-        }
+        let mut args = self.context_args();
         args.extend(["--namespace".to_owned(), self.namespace.clone()]);
         args
     }

@@ -55,7 +55,8 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
     }
 
     let (scope, release) = (target.helm_args(), &target.release);
-    match helm::status(cx, &target) {
+    // Whether the cluster answered: a stopped one has nothing left to clean up in it.
+    let reachable = match helm::status(cx, &target) {
         Ok(Some(_)) => {
             let uninstall = cmd!(cx.sh, "helm uninstall {release} {scope...} --wait --timeout 300s");
             cx.run(Cmd::from(uninstall).timeout(Duration::from_secs(330)))?;
@@ -65,13 +66,20 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
             let gone =
                 cmd!(cx.sh, "kubectl {kube...} wait --for=delete pod --selector {selector} --timeout=120s");
             cx.run(Cmd::from(gone).timeout(Duration::from_secs(150)))?;
+            true
         }
-        Ok(None) => cx.ui.info(&format!("  {} is not installed", target.describe())),
+        Ok(None) => {
+            cx.ui.info(&format!("  {} is not installed", target.describe()));
+            true
+        }
         // A stopped cluster: nothing to uninstall from it, but the profile may still be stopped.
-        Err(err) if local && (args.cluster || args.purge) => cx.ui.warn(&format!("{err:#}")),
+        Err(err) if local && (args.cluster || args.purge) => {
+            cx.ui.warn(&format!("{err:#}"));
+            false
+        }
         Err(err) => return Err(err),
-    }
-    if helm::status(cx, &target).is_ok() {
+    };
+    if reachable {
         let kube = &target.kubectl_args();
         let (secret, map) = (&config.app.secret_name.0, &config.app.config_map_name.0);
         let delete =

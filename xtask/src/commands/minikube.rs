@@ -64,9 +64,9 @@ pub fn profile(config: &DeployConfig) -> String {
 }
 
 /// The node's IP is unreachable from the host with the docker driver outside Linux.
-pub fn needs_tunnel(_cx: &Context, config: &DeployConfig) -> Result<bool> {
+pub fn needs_tunnel(config: &DeployConfig) -> bool {
     let driver = config.minikube.driver.as_str();
-    Ok(!cfg!(target_os = "linux") && (driver.is_empty() || driver == "docker" || driver == "podman"))
+    !cfg!(target_os = "linux") && (driver.is_empty() || driver == "docker" || driver == "podman")
 }
 
 /// `/etc/hosts`, or `XTASK_HOSTS_FILE` (tests, or a machine where another file is used).
@@ -256,7 +256,7 @@ impl Cluster<'_> {
     fn resolve_host(&self, cx: &Context) -> Result<()> {
         let host = &self.config.ingress.host;
         let profile = &self.profile;
-        if needs_tunnel(cx, &self.config)? {
+        if needs_tunnel(&self.config) {
             if self.options.tunnel {
                 let log = cx.state_dir().join("minikube-tunnel.log");
                 let pid =

@@ -223,7 +223,7 @@ pub fn ingress_address(cx: &Context, config: &DeployConfig, env: &str) -> Result
     if env == "minikube" {
         let profile = super::minikube::profile(config);
         let ip = cx.read(Cmd::from(cmd!(cx.sh, "minikube -p {profile} ip")).read_only().quiet())?;
-        if super::minikube::needs_tunnel(cx, config)? {
+        if super::minikube::needs_tunnel(config) {
             return Ok(Endpoint { host: "127.0.0.1".into(), port: 80 });
         }
         return Endpoint::parse(&format!("http://{ip}"));
