@@ -10,24 +10,11 @@ const NO_SUCH_IMAGE: &str = "Error response from daemon: No such image: todo-api
 /// yet, and every build succeeds.
 fn world() -> World {
     let mut world = World::healthy();
-    world.install("rustc").install("sh");
-    world
-        .repo_files(&[
-            "infra/docker/api.Dockerfile",
-            "infra/docker/web.Dockerfile",
-            "infra/docker/stage-rootfs.sh",
-            ".dockerignore",
-        ])
-        .file("Cargo.toml", "[workspace]\nmembers = [\"services/api\", \"services/web\"]\n")
-        .file("Cargo.lock", "version = 4\n")
-        .file("services/api/src/main.rs", "fn main() {}\n")
-        .file("services/web/src/main.rs", "fn main() {}\n")
-        .on("rustc", &["-V"], Reply::ok("rustc 1.95.0 (59807616e 2026-04-14)\n"))
-        .on("cargo", &["build"], Reply::ok(""))
-        .on("sh", &[], Reply::ok(""))
-        .on("docker", &["build"], Reply::ok("Successfully built 1a2b3c\n"))
-        .on("docker", &["image", "inspect", "--format", "{{.Id}}"], Reply::fail(1, NO_SUCH_IMAGE))
-        .on("docker", &["image", "inspect", "--format", "{{.Size}}"], Reply::ok("9876543\n"));
+    world.with_buildable_services().on(
+        "docker",
+        &["image", "inspect", "--format", "{{.Id}}"],
+        Reply::fail(1, NO_SUCH_IMAGE),
+    );
     world
 }
 

@@ -182,6 +182,27 @@ impl World {
         world
     }
 
+    /// A project that builds images: the real Dockerfiles, two service crates, and rustc, cargo, sh
+    /// and docker answering as a successful build does (whether an image exists is up to the test).
+    pub fn with_buildable_services(&mut self) -> &mut World {
+        self.install("rustc").install("sh");
+        self.repo_files(&[
+            "infra/docker/api.Dockerfile",
+            "infra/docker/web.Dockerfile",
+            "infra/docker/stage-rootfs.sh",
+            ".dockerignore",
+        ])
+        .file("Cargo.toml", "[workspace]\nmembers = [\"services/api\", \"services/web\"]\n")
+        .file("Cargo.lock", "version = 4\n")
+        .file("services/api/src/main.rs", "fn main() {}\n")
+        .file("services/web/src/main.rs", "fn main() {}\n")
+        .on("rustc", &["-V"], Reply::ok("rustc 1.95.0 (59807616e 2026-04-14)\n"))
+        .on("cargo", &["build"], Reply::ok(""))
+        .on("sh", &[], Reply::ok(""))
+        .on("docker", &["build"], Reply::ok("Successfully built 1a2b3c\n"))
+        .on("docker", &["image", "inspect", "--format", "{{.Size}}"], Reply::ok("9876543\n"))
+    }
+
     pub fn install(&mut self, tool: &str) -> &mut World {
         let link = self.bin.join(tool);
         if !link.exists() {
