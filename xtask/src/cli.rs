@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    containerize, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test, up, verify,
+    containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test, up, verify,
 };
 use crate::context::GlobalOpts;
 
@@ -16,7 +16,9 @@ use crate::context::GlobalOpts;
         Phases skip themselves when their inputs are unchanged since their last success (state in \
         target/xtask/), so rerunning after a failure picks up where it stopped. Every run ends with \
         a table of phases, durations and the budgets from deploy/todo.toml.",
-    after_help = "Start with `cargo xtask doctor`, which checks every tool and says how to install what is missing.",
+    after_help = "Start with `cargo xtask demo`: it deploys to minikube, or runs the app on this machine where \
+        no cluster can be used and says why. `bash infra/scripts/onboard.sh` installs what is missing; \
+        `cargo xtask doctor` checks every tool.",
     arg_required_else_help = true,
     max_term_width = 100
 )]
@@ -35,6 +37,7 @@ pub enum Command {
     HelmGen(helm_gen::Args),
     Secrets(secrets::Args),
     Deploy(deploy::Args),
+    Demo(demo::Args),
     Verify(verify::Args),
     Status(status::Args),
     Logs(logs::Args),

@@ -175,3 +175,27 @@ fn fakes_doctor_only_queries_and_never_prints_env_values() {
         );
     }
 }
+
+#[test]
+fn fakes_target_cluster_needs_no_minikube_but_a_kube_context_that_answers() {
+    let mut world = World::healthy();
+    world.uninstall("minikube");
+    world.on("kubectl", &["get", "--raw", "/readyz"], Reply::ok("ok"));
+    let run = world.xtask(&["doctor", "--target", "cluster"]);
+    assert!(run.success(), "minikube is optional for a cluster: {}", run.all());
+    assert!(run.stdout.contains("kube context      answers"), "{}", run.stdout);
+
+    world.on(
+        "kubectl",
+        &["get", "--raw", "/readyz"],
+        Reply::fail(1, "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\n"),
+    );
+    let run = world.xtask(&["doctor", "--target", "cluster"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("the current kube context's API server does not answer: The connection to the server 127.0.0.1:6443 was refused"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("fix: check `kubectl config current-context`"), "{}", run.stdout);
+}

@@ -5,7 +5,8 @@
 //!
 //! - a. a fresh deploy (images built, pushed, pinned by digest; the CI Postgres as the external
 //!   database) ends with `verify` passing through the real ingress controller, and `helm test`
-//!   passes with the app's own images;
+//!   passes with the app's own images; with Helm 4 it is `cargo xtask demo`, which adds doctor,
+//!   the narration and the timing table with the pods' measured start;
 //! - b. deploying again with nothing changed builds, pushes and upgrades nothing;
 //! - c. a new image rolls out while a client calls the api through the ingress: 0 failed requests;
 //! - d. an api that exits at start: deploy fails, helm rolls back, the diagnosis names the pod,
@@ -184,6 +185,18 @@ impl Deployer {
         self.xtask(&args)
     }
 
+    fn demo(&self) -> Output {
+        self.xtask(&[
+            "demo",
+            "--env",
+            "cluster",
+            "--registry",
+            &self.cluster.registry,
+            "--ingress-class",
+            &self.cluster.ingress_class,
+        ])
+    }
+
     fn kubectl(&self, args: &[&str]) -> Output {
         Command::new(&self.kubectl).args(args).env("KUBECONFIG", &self.cluster.kubeconfig).output().unwrap()
     }
@@ -332,12 +345,32 @@ fn the_cluster_path(helm_name: &str) {
     // a + f. Fresh deploy, watched for secrets in any process's argv.
     let canaries = vec![JWT_CANARY.to_owned(), password_of(&d.database_url)];
     let argv = ArgvWatch::start(canaries.clone());
+    // With Helm 4 the fresh deploy is `cargo xtask demo`: the same phases, narrated, after doctor,
+    // ending with the timing table.
     let started = Instant::now();
-    let run = d.deploy(&[]);
+    let run = if helm_name == "helm4" { d.demo() } else { d.deploy(&[]) };
     let leaks = argv.stop();
     let out = text(&run);
     assert!(run.status.success(), "a. fresh deploy with {helm_name} failed:\n{out}");
     eprintln!("a. fresh deploy with {helm_name}: {:.1}s", started.elapsed().as_secs_f64());
+    if helm_name == "helm4" {
+        assert!(out.contains("✓ ready for target `cluster`"), "a. demo checked the machine first:\n{out}");
+        assert!(out.contains("Step 1 of ") && out.contains("· release"), "a. narrated:\n{out}");
+        let table_row = |phase: &str| {
+            out.lines()
+                .rev()
+                .find(|line| line.trim_start().starts_with(&format!("{phase}  ")))
+                .unwrap_or_else(|| panic!("a. no `{phase}` row in demo's table:\n{out}"))
+                .to_owned()
+        };
+        // helm-gen finds the chart of the checkout already generated: up to date, not a failure.
+        for phase in ["doctor", "containerize", "secrets", "release", "verify", "pod start"] {
+            assert!(table_row(phase).contains(" done "), "a. {phase} in the table: {}", table_row(phase));
+        }
+        assert!(!table_row("helm-gen").contains("FAILED"), "a. {}", table_row("helm-gen"));
+        assert!(table_row("pod start").contains("created → Ready"), "a. {}", table_row("pod start"));
+        assert!(out.contains("the app is live and verified: open http://todo.local/"), "a. {out}");
+    }
     assert!(leaks.is_empty(), "f. a secret was on a command line: {leaks:?}");
     assert!(out.contains("the app answers at http://todo.local/"), "a. verify ran and passed:\n{out}");
     assert!(

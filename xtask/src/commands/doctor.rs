@@ -15,6 +15,7 @@ use crate::config::DeployConfig;
 use crate::container_engine::{self, Engine, Probe};
 use crate::context::Context;
 use crate::env_file;
+use crate::kube;
 use crate::runner::{Cmd, Output};
 use crate::tools::{self, Tool, ToolStatus};
 use crate::ui::AlreadyReported;
@@ -32,7 +33,9 @@ const HOST_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What you are about to run: `local` runs the app as plain processes (needs cargo only);
-    /// `minikube` is the cluster deploy (also a container engine, minikube, helm and kubectl)
+    /// `minikube` is the cluster deploy (also a container engine, minikube, helm and kubectl);
+    /// `cluster` is `deploy --env cluster` (an engine, helm, kubectl and a current kube context
+    /// that answers)
     #[arg(long, value_enum, default_value_t = Target::Minikube)]
     pub target: Target,
 }
@@ -41,22 +44,33 @@ pub struct Args {
 pub enum Target {
     Local,
     Minikube,
+    Cluster,
 }
 
 impl Target {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Target::Local => "local",
             Target::Minikube => "minikube",
+            Target::Cluster => "cluster",
         }
     }
 
     fn requires(self, tool: Tool) -> Need {
         match (self, tool) {
             (_, Tool::Cargo) => Need::Required,
-            (Target::Minikube, Tool::Minikube | Tool::Helm | Tool::Kubectl) => Need::Required,
-            (Target::Minikube, Tool::Docker | Tool::Podman) => Need::OneEngine,
+            (Target::Minikube, Tool::Minikube) => Need::Required,
+            (Target::Minikube | Target::Cluster, Tool::Helm | Tool::Kubectl) => Need::Required,
+            (Target::Minikube | Target::Cluster, Tool::Docker | Tool::Podman) => Need::OneEngine,
             _ => Need::Optional,
+        }
+    }
+
+    /// The deploy environment whose description this target checks.
+    fn environment(self) -> &'static str {
+        match self {
+            Target::Cluster => "cluster",
+            Target::Local | Target::Minikube => "minikube",
         }
     }
 }
@@ -68,9 +82,23 @@ enum Need {
     Optional,
 }
 
-struct Problem {
-    what: String,
-    fix: String,
+pub struct Problem {
+    pub what: String,
+    pub fix: String,
+}
+
+/// What doctor found for a target, for a command that checks before it starts (`demo`).
+pub struct Examination {
+    /// The report as `cargo xtask doctor` prints it.
+    pub report: String,
+    /// What keeps the target from working; empty when it can run.
+    pub problems: Vec<Problem>,
+}
+
+/// Gathers and renders doctor's report for `target` without failing on its problems.
+pub fn examine(cx: &Context, target: Target) -> Examination {
+    let mut report = gather(cx, target);
+    Examination { report: render(cx, &report), problems: std::mem::take(&mut report.problems) }
 }
 
 enum Cluster {
@@ -93,6 +121,8 @@ struct Report {
     tools: Vec<ToolStatus>,
     engines: Vec<Probe>,
     cluster: Cluster,
+    /// For target `cluster`: whether the kube context's API server answers (`Err`: why not).
+    api_server: Option<Result<(), String>>,
     /// Addresses `todo.local` resolves to (empty: it does not).
     host: Vec<String>,
     env_file: EnvFile,
@@ -134,7 +164,7 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 }
 
 fn gather(cx: &Context, target: Target) -> Report {
-    let (config, config_error) = match DeployConfig::load_env(&cx.root, Some("minikube")) {
+    let (config, config_error) = match DeployConfig::load_env(&cx.root, Some(target.environment())) {
         Ok((config, _)) => (Some(config), None),
         Err(err) => (None, Some(format!("{err:#}"))),
     };
@@ -155,8 +185,17 @@ fn gather(cx: &Context, target: Target) -> Report {
             .allow_failure()
             .timeout(Duration::from_secs(30))
     });
+    let api_server_probe = (target == Target::Cluster && which::which("kubectl").is_ok()).then(|| {
+        let context =
+            config.as_ref().map(|config| kube::Target::of(config).context_args()).unwrap_or_default();
+        Cmd::from(cmd!(cx.sh, "kubectl {context...} get --raw /readyz"))
+            .read_only()
+            .quiet()
+            .allow_failure()
+            .timeout(Duration::from_secs(20))
+    });
     let runner = &cx.runner;
-    let (tools, engines, cluster, host) = thread::scope(|scope| {
+    let (tools, engines, cluster, host, api_server) = thread::scope(|scope| {
         let tools: Vec<_> = pending.into_iter().map(|p| scope.spawn(move || p.finish(runner))).collect();
         let engines: Vec<_> = engine_probes
             .into_iter()
@@ -166,12 +205,14 @@ fn gather(cx: &Context, target: Target) -> Report {
             None => Cluster::NoMinikube,
             Some(cmd) => read_cluster(runner.output(cmd)),
         });
+        let api_server = scope.spawn(move || api_server_probe.map(|cmd| read_api_server(runner.output(cmd))));
         let host = if ingress_host.is_empty() { Vec::new() } else { resolve(&ingress_host) };
         (
             tools.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(),
             engines.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(),
             cluster.join().unwrap(),
             host,
+            api_server.join().unwrap(),
         )
     });
     let env_file = read_env_file(cx);
@@ -184,6 +225,7 @@ fn gather(cx: &Context, target: Target) -> Report {
         tools,
         engines,
         cluster,
+        api_server,
         host,
         env_file,
         problems: Vec::new(),
@@ -211,7 +253,7 @@ fn diagnose(report: &mut Report) {
         report.problems.push(tool_problem(status));
     }
 
-    if target == Target::Minikube && container_engine::choose(&report.engines).is_none() {
+    if target != Target::Local && container_engine::choose(&report.engines).is_none() {
         let installed: Vec<&ToolStatus> = report
             .tools
             .iter()
@@ -266,6 +308,15 @@ fn diagnose(report: &mut Report) {
         }
     }
 
+    if let Some(Err(why)) = &report.api_server {
+        report.problems.push(Problem {
+            what: format!("the current kube context's API server does not answer: {why}"),
+            fix: "check `kubectl config current-context` names the cluster you mean and that it runs; \
+                  `kubectl get --raw /readyz` shows the same"
+                .into(),
+        });
+    }
+
     if let Some(error) = &report.env_file.error {
         report.warnings.push(Problem {
             what: format!(".env cannot be read: {error}"),
@@ -308,6 +359,15 @@ fn tool_problem(status: &ToolStatus) -> Problem {
 
 fn fmt_min(tool: Tool) -> String {
     tool.minimum().map_or("-".to_owned(), |v| v.to_string())
+}
+
+fn read_api_server(output: Result<Output>) -> Result<(), String> {
+    let output = output.map_err(|err| err.to_string().lines().next().unwrap_or("").to_owned())?;
+    if output.status == Some(0) {
+        return Ok(());
+    }
+    let text = format!("{}\n{}", output.stderr, output.stdout);
+    Err(text.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer").trim().to_owned())
 }
 
 fn read_cluster(output: Result<Output>) -> Cluster {
@@ -444,6 +504,13 @@ fn render(cx: &Context, report: &Report) -> String {
         Cluster::Unknown(detail) => format!("unknown: {detail}"),
     };
     facts.row(vec![("cluster".into(), None), (cluster, None)]);
+    if let Some(state) = &report.api_server {
+        let state = match state {
+            Ok(()) => "answers".to_owned(),
+            Err(why) => format!("does not answer: {why}"),
+        };
+        facts.row(vec![("kube context".into(), None), (state, None)]);
+    }
     let host = match report.host.as_slice() {
         [] => "does not resolve".to_owned(),
         addresses => format!("resolves to {}", addresses.join(", ")),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod containerize;
+pub mod demo;
 pub mod deploy;
 pub mod doctor;
 pub mod down;

@@ -13,6 +13,7 @@ use anyhow::Result;
 
 pub use fingerprint::Fingerprint;
 pub use pipeline::Pipeline;
+pub use report::{Row, Status, finish as summarize};
 
 use crate::config::BudgetKind;
 use crate::context::Context;

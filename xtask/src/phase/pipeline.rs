@@ -17,6 +17,20 @@ pub struct Pipeline {
     phases: Vec<Box<dyn Phase>>,
 }
 
+/// What a pipeline did: a row per phase, in order, and the first failure.
+pub struct Run {
+    pub rows: Vec<Row>,
+    pub duration: Duration,
+    pub result: Result<()>,
+}
+
+impl Run {
+    /// The phase that failed, if one did.
+    pub fn failed_phase(&self) -> Option<&'static str> {
+        self.rows.iter().find(|row| row.status == Status::Failed).map(|row| row.phase)
+    }
+}
+
 impl Pipeline {
     /// # Panics
     /// When a phase needs one that does not come before it: a mistake in xtask, not in input.
@@ -38,6 +52,15 @@ impl Pipeline {
     }
 
     pub fn run(&self, cx: &Context) -> Result<()> {
+        let run = self.run_unsummarized(cx)?;
+        report::finish(cx, &run.rows, run.duration);
+        run.result
+    }
+
+    /// Runs the phases like [`Pipeline::run`] but leaves the summary to the caller, which may add
+    /// rows of its own (`demo` adds the checks before and the measurements after). The outer
+    /// error is one that kept any phase from starting (a bad `--from`, an unreadable budget).
+    pub fn run_unsummarized(&self, cx: &Context) -> Result<Run> {
         let store = StateStore::new(cx.state_dir().join("phases"));
         let start_at = self.resume_point(cx, &store)?;
         let budgets = match self.phases.iter().any(|phase| phase.budget().is_some()) {
@@ -115,11 +138,11 @@ impl Pipeline {
             rows.push(row);
         }
 
-        report::finish(cx, &rows, started.elapsed());
-        match failure {
+        let result = match failure {
             Some(err) => Err(err),
             None => Ok(()),
-        }
+        };
+        Ok(Run { rows, duration: started.elapsed(), result })
     }
 
     /// Where `--from` starts, after checking that every phase before it completed once.

@@ -8,24 +8,25 @@ use serde_json::json;
 use crate::context::Context;
 use crate::ui::{Style, Table, fmt_duration};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Status {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
     Done,
     Skipped,
     Failed,
     NotRun,
 }
 
-pub(super) struct Row {
-    pub(super) phase: &'static str,
-    pub(super) status: Status,
-    pub(super) duration: Duration,
-    pub(super) budget: Option<Duration>,
-    pub(super) note: String,
+/// A line of the summary table: a phase, or a figure a command measured beside its phases.
+pub struct Row {
+    pub phase: &'static str,
+    pub status: Status,
+    pub duration: Duration,
+    pub budget: Option<Duration>,
+    pub note: String,
 }
 
 /// The summary table, then the `pipeline_finish` event.
-pub(super) fn finish(cx: &Context, rows: &[Row], total: Duration) {
+pub fn finish(cx: &Context, rows: &[Row], total: Duration) {
     print_summary(cx, rows, total);
     cx.ui.event(json!({
         "event": "pipeline_finish",

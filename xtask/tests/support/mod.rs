@@ -354,4 +354,5 @@ pub fn normalize_durations(text: &str) -> String {
     out
 }
 
+pub mod fresh;
 pub mod up;

@@ -22,12 +22,18 @@ pub struct Up {
 impl Up {
     /// Starts `up` with `args` after the subcommand and waits for its URL.
     pub fn start(args: &[&str]) -> Up {
+        Up::start_xtask(&[&["up"], args].concat(), &[])
+    }
+
+    /// Starts xtask with `args` (a command that ends in `up`'s local stack, e.g. `demo`) and `env`,
+    /// and waits for the URL it prints.
+    pub fn start_xtask(args: &[&str], env: &[(&str, &str)]) -> Up {
         let dir = tempfile::tempdir().unwrap();
         let state_dir = dir.path().join("state");
         let stderr = dir.path().join("up.stderr");
         let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .arg("up")
             .args(args)
+            .envs(env.iter().copied())
             .env("XTASK_STATE_DIR", &state_dir)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

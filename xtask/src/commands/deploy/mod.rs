@@ -41,6 +41,17 @@ pub use release::Release;
 /// nothing. Calls docker or podman, cargo, minikube, helm and kubectl.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
+    #[command(flatten)]
+    pub options: Options,
+
+    /// Stop after the release; do not run verify
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// What a deploy is told: shared with `demo`, which always verifies.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Options {
     /// The environment: a file in deploy/environments/ (`minikube`: the local profile;
     /// `cluster`: the current kube context, images pushed to a registry)
     #[arg(long = "env", value_name = "ENV", default_value = config::DEFAULT_ENVIRONMENT)]
@@ -73,10 +84,6 @@ pub struct Args {
     #[arg(long, value_name = "CLASS")]
     pub ingress_class: Option<String>,
 
-    /// Stop after the release; do not run verify
-    #[arg(long)]
-    pub no_verify: bool,
-
     #[command(flatten)]
     pub minikube: minikube::MinikubeOptions,
 
@@ -85,9 +92,17 @@ pub struct Args {
 }
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
-    let phases = phases(cx, args)?;
-    preflight(args.env == "minikube")?;
+    let mut phases = phases(cx, &args.options)?;
+    if !args.no_verify {
+        phases.push(verify_phase(&args.options));
+    }
+    preflight(args.options.env == "minikube")?;
     Pipeline::new(phases).run(cx)
+}
+
+/// The phase that checks the release through its ingress.
+pub fn verify_phase(options: &Options) -> Box<dyn Phase> {
+    Box::new(Verify { env: options.env.clone(), options: options.verify.clone() })
 }
 
 /// The cluster tools a deploy calls, checked before minutes of image builds rather than after.
@@ -111,8 +126,8 @@ fn preflight(local: bool) -> Result<()> {
     )
 }
 
-/// The phases of a deploy to `args.env`, in order.
-pub fn phases(cx: &Context, args: &Args) -> Result<Vec<Box<dyn Phase>>> {
+/// The phases of a deploy to `args.env`, in order, up to the release; [`verify_phase`] comes after.
+pub fn phases(cx: &Context, args: &Options) -> Result<Vec<Box<dyn Phase>>> {
     let (config, _) = DeployConfig::load_env(&cx.root, Some(&args.env))?;
     let local = args.env == "minikube";
     let registry =
@@ -160,8 +175,5 @@ pub fn phases(cx: &Context, args: &Args) -> Result<Vec<Box<dyn Phase>>> {
         ingress_class: args.ingress_class.clone(),
         timeout: args.timeout,
     }));
-    if !args.no_verify {
-        phases.push(Box::new(Verify { env: args.env.clone(), options: args.verify.clone() }));
-    }
     Ok(phases)
 }
