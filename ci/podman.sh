@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/run: a container engine for the container suite and `cargo xtask containerize`.
 # podman (with runc: the default crun fails on these machines' cgroups) serves Docker's API on a
 # socket, and the real docker CLI talks to it through DOCKER_HOST. Idempotent.

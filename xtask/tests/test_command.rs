@@ -6,12 +6,12 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
-/// cargo, and the programs the `chart`, `browser`, `containers` and `kube` suites need (they run
-/// `cargo test`, so the fake cargo answers for them).
+/// cargo, and the programs the `scripts`, `chart`, `browser`, `containers` and `kube` suites need
+/// (they run `cargo test`, so the fake cargo answers for them).
 fn world_with_cargo() -> World {
     let mut world = World::new();
     world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
-    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS) {
+    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS).chain(&["shellcheck"]) {
         world.install(tool);
     }
     world.install("docker").on("docker", &["version", "--format"], Reply::ok("28.2.2\n"));
@@ -29,6 +29,7 @@ fn world_with_cargo() -> World {
     world
 }
 
+const SCRIPTS_SUITE: &str = "cargo test -p xtask --test onboard -- --ignored";
 const CHART_SUITE_TOOLS: [&str; 5] = ["helm3", "helm4", "kubernetes-validate", "checkov", "yamllint"];
 const CHART_SUITE: &str = "cargo test -p xtask --test chart_real_tools -- --ignored";
 const BROWSER_SUITE_TOOLS: [&str; 2] = ["chromium", "chromedriver"];
@@ -58,6 +59,9 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
         ▶ workspace
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test --workspace
         ✓ workspace planned in <T>
+        ▶ scripts
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test onboard -- --ignored
+        ✓ scripts planned in <T>
         ▶ chart
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test chart_real_tools -- --ignored
         ✓ chart planned in <T>
@@ -76,11 +80,12 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           phase       result   time  budget  note
           compile     planned  <T>  -
           workspace   planned  <T>  -
+          scripts     planned  <T>  -
           chart       planned  <T>  -
           browser     planned  <T>  -
           containers  planned  <T>  -
           kube        planned  <T>  -
-        6 planned, 0 skipped, 0 failed in <T>
+        7 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -98,6 +103,7 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
         [
             "cargo test --workspace --no-run",
             "cargo test --workspace",
+            SCRIPTS_SUITE,
             CHART_SUITE,
             BROWSER_SUITE,
             CONTAINERS_SUITE,
@@ -115,7 +121,8 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     assert_eq!(calls[3].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[4].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[5].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
-    assert!(run.stderr.contains("6 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert_eq!(calls[6].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert!(run.stderr.contains("7 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -165,7 +172,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 5 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 6 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -187,13 +194,15 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     assert!(run.success(), "{}", run.all());
     assert!(run.stderr.contains("– compile skipped: before --from workspace"), "{}", run.stderr);
     let lines: Vec<String> = cargo_calls(&world).iter().map(|c| c.line()).collect();
-    assert_eq!(lines, ["cargo test --workspace", CHART_SUITE, BROWSER_SUITE, CONTAINERS_SUITE, KUBE_SUITE]);
+    assert_eq!(
+        lines,
+        ["cargo test --workspace", SCRIPTS_SUITE, CHART_SUITE, BROWSER_SUITE, CONTAINERS_SUITE, KUBE_SUITE]
+    );
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr
-            .contains("no phase `lint`; its phases are: compile, workspace, chart, browser, containers"),
+        run.stderr.contains("no phase `lint`; its phases are: compile, workspace, scripts, chart, browser"),
         "{}",
         run.stderr
     );
@@ -227,6 +236,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start workspace",
             "command",
             "phase_finish workspace",
+            "phase_start scripts",
+            "command",
+            "phase_finish scripts",
             "phase_start chart",
             "command",
             "phase_finish chart",

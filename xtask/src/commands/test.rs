@@ -49,6 +49,15 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 fn suites() -> Vec<Suite> {
     vec![
         Suite {
+            name: "scripts",
+            about: "shellcheck on every shell script (infra/scripts, ci, .ci/run)",
+            requires: |cx| {
+                let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
+                Missing::ci_program(cx, "shellcheck", python).into_iter().collect()
+            },
+            command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test onboard -- --ignored")),
+        },
+        Suite {
             name: "chart",
             about: "helm 3 and 4 lint and render the chart; kubernetes-validate 1.28/1.35, checkov and yamllint accept it",
             requires: |cx| {
