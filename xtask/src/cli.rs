@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    containerize, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test, up, verify,
+    ai_showcase, containerize, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test, up,
+    verify,
 };
 use crate::context::GlobalOpts;
 
@@ -41,6 +42,7 @@ pub enum Command {
     Down(down::Args),
     Test(test::Args),
     Up(up::Args),
+    AiShowcase(ai_showcase::Args),
 }
 
 #[cfg(test)]

@@ -77,6 +77,12 @@ pub struct Args {
     #[arg(long)]
     pub no_verify: bool,
 
+    /// When the release (or verify) fails, also run the built-in cluster assistant
+    /// (`ai-showcase --builtin`): known failure patterns with their fixes, and the summary of the
+    /// app's LLM (.env) when one is configured
+    #[arg(long)]
+    pub ai: bool,
+
     #[command(flatten)]
     pub minikube: minikube::MinikubeOptions,
 
@@ -87,7 +93,22 @@ pub struct Args {
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
     let phases = phases(cx, args)?;
     preflight(args.env == "minikube")?;
-    Pipeline::new(phases).run(cx)
+    let result = Pipeline::new(phases).run(cx);
+    if let Err(err) = &result
+        && args.ai
+        && failed_in_the_cluster(err)
+    {
+        super::ai_showcase::assist_after_failure(cx, &args.env);
+    }
+    result
+}
+
+/// Whether the pipeline stopped at the release or at verify: a failure the cluster can explain.
+fn failed_in_the_cluster(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let text = cause.to_string();
+        text.starts_with("phase `release` failed") || text.starts_with("phase `verify` failed")
+    })
 }
 
 /// The cluster tools a deploy calls, checked before minutes of image builds rather than after.
