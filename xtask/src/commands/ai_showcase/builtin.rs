@@ -208,7 +208,7 @@ pub fn collect(cx: &Context, target: &Target) -> Result<State> {
 
 /// Registers every value of the namespace's Secrets with the redactor. Best effort: without the
 /// right to read Secrets there is nothing of theirs to show either.
-fn register_cluster_secrets(cx: &Context, target: &Target) {
+pub fn register_cluster_secrets(cx: &Context, target: &Target) {
     let Ok(secrets) = get_list(cx, target, "secrets") else { return };
     for secret in secrets {
         let Some(data) = secret["data"].as_object() else { continue };

@@ -190,6 +190,8 @@ fn showcase(cx: &Context, options: &Options) -> Result<Outcome> {
 
     let tools = options.external_tools();
     if !tools.is_empty() {
+        // The tools read the cluster too, and may print what its Secrets hold.
+        builtin::register_cluster_secrets(cx, &target);
         let prompts = catalogue::load(&cx.root)?;
         let api_image = BuiltImages::load(cx)
             .ok()
