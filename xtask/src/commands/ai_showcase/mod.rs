@@ -61,7 +61,7 @@ pub struct Args {
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct Options {
     /// The environment whose namespace and release are asked about: a file in
-    /// deploy/environments/ [default: minikube]
+    /// deploy/environments/
     #[arg(long = "env", value_name = "ENV", default_value = config::DEFAULT_ENVIRONMENT)]
     pub env: String,
 
