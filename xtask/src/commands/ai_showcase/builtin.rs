@@ -31,6 +31,8 @@ pub struct State {
     pub ingresses: Vec<Value>,
     /// `helm status`: (status, revision); `None` when there is no such release (or no helm).
     pub release: Option<(String, u32)>,
+    /// Why the release's state is unknown (helm missing or failing), if it is.
+    pub release_unknown: Option<String>,
     /// (pod, container, last lines) of the containers that failed.
     pub logs: Vec<(String, String, String)>,
 }
@@ -108,9 +110,10 @@ pub fn assist(cx: &Context, target: &Target, llm: Option<&LlmSettings>, timeout:
         state.pods.len(),
         state.deployments.len(),
         state.events.len(),
-        match &state.release {
-            Some((status, revision)) => format!("`{}` revision {revision} is {status}", target.release),
-            None => format!("`{}` not installed", target.release),
+        match (&state.release, &state.release_unknown) {
+            (Some((status, revision)), _) => format!("`{}` revision {revision} is {status}", target.release),
+            (None, Some(why)) => format!("`{}` unknown ({why})", target.release),
+            (None, None) => format!("`{}` not installed", target.release),
         }
     );
     let model = match llm {
@@ -172,12 +175,21 @@ pub fn collect(cx: &Context, target: &Target) -> Result<State> {
         replica_sets: Vec::new(),
         events: Vec::new(),
         ingresses: get_list(cx, target, "ingresses").unwrap_or_default(),
-        release: helm::status(cx, target)
-            .ok()
-            .flatten()
-            .map(|release| (release.info.status.clone(), release.version)),
+        release: None,
+        release_unknown: None,
         logs: Vec::new(),
     };
+    match helm::status(cx, target) {
+        Ok(release) => state.release = release.map(|release| (release.info.status.clone(), release.version)),
+        Err(err) => {
+            let why = err.to_string();
+            state.release_unknown = Some(if why.contains("not on PATH") {
+                "no helm on PATH".to_owned()
+            } else {
+                why.lines().next().unwrap_or_default().to_owned()
+            });
+        }
+    }
     for item in items {
         match item["kind"].as_str().unwrap_or_default() {
             "Pod" => state.pods.extend(serde_json::from_value::<Pod>(item).ok()),
@@ -556,6 +568,7 @@ mod tests {
             events: serde_json::from_str(events).unwrap(),
             ingresses: serde_json::from_str(ingresses).unwrap(),
             release: release.map(|(s, r)| (s.to_owned(), r)),
+            release_unknown: None,
             logs: Vec::new(),
         }
     }
