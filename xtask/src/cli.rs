@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test, up, verify,
+    ai_showcase, containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test,
+    up, verify,
 };
 use crate::context::GlobalOpts;
 
@@ -44,6 +45,7 @@ pub enum Command {
     Down(down::Args),
     Test(test::Args),
     Up(up::Args),
+    AiShowcase(ai_showcase::Args),
 }
 
 #[cfg(test)]

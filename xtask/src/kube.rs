@@ -108,7 +108,12 @@ pub struct PodSpec {
 #[derive(Deserialize, Debug, Clone, Default)]
 pub struct ContainerSpec {
     #[serde(default)]
+    pub name: String,
+    #[serde(default)]
     pub image: String,
+    /// `{"requests": {"memory": "256Mi"}, "limits": {...}}`, as written in the pod spec.
+    #[serde(default)]
+    pub resources: serde_json::Value,
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]
@@ -217,7 +222,15 @@ impl Pod {
                 let reason = waiting.reason.clone().unwrap_or_else(|| "Waiting".to_owned());
                 // A crash loop's cause is in how the last run ended.
                 let last = container.last_state.terminated.as_ref();
+                let cannot_start = last.and_then(|t| t.reason.as_deref()) == Some("StartError");
                 let message = match (reason.as_str(), last) {
+                    // The runtime could not start the command at all (not in the image, not
+                    // executable): the kubelet says so in the last run's message, not in logs.
+                    ("CrashLoopBackOff" | "RunContainerError", Some(last)) if cannot_start => format!(
+                        "its command cannot start (exit code {}): {}",
+                        last.exit_code.unwrap_or(-1),
+                        last.message.clone().unwrap_or_default().trim()
+                    ),
                     ("CrashLoopBackOff", Some(last)) => format!(
                         "the container exited with code {} ({})",
                         last.exit_code.unwrap_or(-1),
@@ -226,9 +239,16 @@ impl Pod {
                     _ => waiting.message.clone().unwrap_or_default(),
                 };
                 let oom = last.and_then(|t| t.reason.as_deref()) == Some("OOMKilled");
+                let reason = match reason.as_str() {
+                    _ if oom => "OOMKilled".to_owned(),
+                    // Between attempts the kubelet says RunContainerError, then CrashLoopBackOff:
+                    // one crash loop, named once.
+                    "RunContainerError" if container.restart_count > 0 => "CrashLoopBackOff".to_owned(),
+                    _ => reason,
+                };
                 return Some(Problem {
                     container: Some(container.name.clone()),
-                    reason: if oom { "OOMKilled".to_owned() } else { reason },
+                    reason,
                     message,
                     exit_code: last.and_then(|t| t.exit_code),
                 });
@@ -273,15 +293,27 @@ pub struct Problem {
     pub exit_code: Option<i32>,
 }
 
+/// Whether a crash loop's last run never started: the runtime refused the command (StartError).
+fn never_started(problem: &Problem) -> bool {
+    problem.message.starts_with("its command cannot start")
+}
+
 impl Problem {
     /// The container's own output tells why it failed.
     pub fn wants_logs(&self) -> bool {
+        if never_started(self) {
+            return false;
+        }
         matches!(self.reason.as_str(), "CrashLoopBackOff" | "Error" | "OOMKilled" | "NotReady")
             || self.exit_code.is_some()
     }
 
     /// What to do about it.
     pub fn advice(&self) -> &'static str {
+        if never_started(self) {
+            return "the program the container runs is not in the image (or cannot run there): check the \
+                    image and tag, and the command/args of the pod spec";
+        }
         match self.reason.as_str() {
             "ImagePullBackOff" | "ErrImagePull" | "ErrImageNeverPull" | "InvalidImageName" => {
                 "the node cannot get the image: with minikube, `cargo xtask minikube` loads the built images; \
@@ -345,30 +377,38 @@ pub fn pods(cx: &Context, target: &Target) -> Result<Vec<Pod>> {
     Ok(list.items)
 }
 
-#[derive(Deserialize)]
-struct Event {
+/// A namespace event (`kubectl get events -o json`), the fields a diagnosis reads.
+#[derive(Deserialize, Debug, Clone)]
+pub struct Event {
     #[serde(default, rename = "type")]
-    kind: String,
+    pub kind: String,
     #[serde(default)]
-    reason: String,
+    pub reason: String,
     #[serde(default)]
-    message: String,
+    pub message: String,
     #[serde(default, rename = "involvedObject")]
-    object: EventObject,
+    pub object: EventObject,
     #[serde(default, rename = "lastTimestamp")]
-    last: Option<String>,
+    pub last: Option<String>,
     #[serde(default, rename = "eventTime")]
-    event_time: Option<String>,
+    pub event_time: Option<String>,
     #[serde(default)]
-    count: Option<u32>,
+    pub count: Option<u32>,
 }
 
-#[derive(Deserialize, Default)]
-struct EventObject {
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct EventObject {
     #[serde(default)]
-    kind: String,
+    pub kind: String,
     #[serde(default)]
-    name: String,
+    pub name: String,
+}
+
+impl Event {
+    /// When it last happened, for ordering (RFC 3339 strings sort by time).
+    pub fn when(&self) -> Option<&String> {
+        self.last.as_ref().or(self.event_time.as_ref())
+    }
 }
 
 /// Why the release is not healthy, as lines to print: the recent warning events of its namespace,
@@ -384,9 +424,7 @@ pub fn diagnose(cx: &Context, target: &Target) -> Vec<String> {
     {
         Ok(Ok(list)) => {
             let mut events: Vec<Event> = list.items.into_iter().filter(|e| e.kind == "Warning").collect();
-            events.sort_by(|a, b| {
-                a.last.as_ref().or(a.event_time.as_ref()).cmp(&b.last.as_ref().or(b.event_time.as_ref()))
-            });
+            events.sort_by(|a, b| a.when().cmp(&b.when()));
             let recent = &events[events.len().saturating_sub(8)..];
             if !recent.is_empty() {
                 lines.push("recent warning events:".to_owned());

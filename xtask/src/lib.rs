@@ -49,6 +49,7 @@ pub fn main() -> ExitCode {
             Command::Verify(args) => commands::verify::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
             Command::Up(args) => commands::up::run(&cx, args),
+            Command::AiShowcase(args) => commands::ai_showcase::run(&cx, args),
         }
     });
     match result {

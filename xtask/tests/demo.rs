@@ -49,14 +49,21 @@ fn row(out: &str, phase: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("no table row for `{phase}` in:\n{out}"))
 }
 
-/// [`fresh`], where doctor sees the stopped profile too before the minikube phase starts it.
+/// [`fresh`], where doctor sees the stopped profile too before the minikube phase starts it, with
+/// the prompt catalogue and Gordon answering; kubectl-ai and kagent are not installed.
 fn fresh_for_demo() -> World {
     let mut world = fresh();
-    world.on_seq(
-        "minikube",
-        &["status", "-p", "todo", "-o", "json"],
-        vec![Reply::ok(STOPPED).exit(7), Reply::ok(STOPPED).exit(7), Reply::ok(RUNNING)],
-    );
+    world
+        .on_seq(
+            "minikube",
+            &["status", "-p", "todo", "-o", "json"],
+            vec![Reply::ok(STOPPED).exit(7), Reply::ok(STOPPED).exit(7), Reply::ok(RUNNING)],
+        )
+        .repo_files(&["docs/ai-devops/prompts.toml"])
+        .on("docker", &["ai", "Review*"], Reply::ok("Gordon: the runtime stage is FROM scratch; fine.\n"))
+        .on("docker", &["ai", "Explain*"], Reply::ok("Gordon: layer 1 adds the binary (9 MB).\n"))
+        .uninstall("kubectl-ai")
+        .uninstall("kagent");
     world
 }
 
@@ -72,7 +79,8 @@ fn fakes_demo_takes_the_cluster_path_in_order_narrated_and_ends_with_the_timing_
 
     // Narrated, one step per phase, in the order of the story.
     let steps: Vec<String> = out.lines().filter(|l| l.starts_with("Step ")).map(str::to_owned).collect();
-    let phases = ["doctor", "containerize", "minikube", "helm-gen", "secrets", "release", "verify"];
+    let phases =
+        ["doctor", "containerize", "minikube", "helm-gen", "secrets", "release", "verify", "ai-showcase"];
     assert_eq!(steps.len(), phases.len(), "{out}");
     for (i, (step, phase)) in steps.iter().zip(phases).enumerate() {
         assert_eq!(step, &format!("Step {} of {} · {phase}", i + 1, phases.len()));
@@ -105,7 +113,15 @@ fn fakes_demo_takes_the_cluster_path_in_order_narrated_and_ends_with_the_timing_
     let pod_start = row(&out, "pod start");
     assert_eq!(pod_start[1..4], ["done", "9.0s", "2m00s"], "{out}");
     assert!(pod_start[4].contains("slowest of 2 pods") && pod_start[4].contains("todo-web-5c4b-fghij"));
-    assert!(out.contains("8 done, 0 skipped, 0 failed"), "{out}");
+    // The AI step asked the tool that is here, skipped the others with their hints, and kept its
+    // transcripts out of the checkout.
+    assert_eq!(row(&out, "ai-showcase")[1], "done", "{out}");
+    assert!(out.contains("! kubectl-ai skipped: not installed: no kubectl-ai on PATH"), "{out}");
+    assert!(out.contains("ai-showcase: ran 2, skipped 6, failed 0"), "{out}");
+    let transcript = world.read("target/xtask/ai-showcase/transcripts/gordon.md");
+    assert!(transcript.contains("layer 1 adds the binary"), "{transcript}");
+    assert!(!world.root.join("docs/ai-devops/gordon.md").exists(), "the demo leaves docs/ as it was");
+    assert!(out.contains("9 done, 0 skipped, 0 failed"), "{out}");
     assert!(out.contains("the app is live and verified: open http://todo.local/"), "{out}");
     for canary in [CANARY_JWT, CANARY_PG] {
         assert!(!out.contains(canary), "a secret reached the output");
@@ -114,8 +130,12 @@ fn fakes_demo_takes_the_cluster_path_in_order_narrated_and_ends_with_the_timing_
 
 #[test]
 fn fakes_demo_whose_release_fails_stops_there_instead_of_hiding_it_behind_the_local_stack() {
-    let mut world = fresh();
-    world.on("helm", &["upgrade"], Reply::fail(1, "Error: UPGRADE FAILED: context deadline exceeded\n"));
+    let failing = || {
+        let mut world = fresh_for_demo();
+        world.on("helm", &["upgrade"], Reply::fail(1, "Error: UPGRADE FAILED: context deadline exceeded\n"));
+        world
+    };
+    let world = failing();
     let run = world.xtask(&["demo", "--build", "host"]);
     let out = run.all();
     assert_eq!(run.code, 1, "{out}");
@@ -126,11 +146,17 @@ fn fakes_demo_whose_release_fails_stops_there_instead_of_hiding_it_behind_the_lo
     );
     assert_eq!(row(&out, "release")[1], "FAILED");
     assert_eq!(row(&out, "verify")[1], "not run");
+    assert!(
+        out.contains("▶ the built-in assistant on the failed deploy"),
+        "the assistant looks at it:\n{out}"
+    );
+    let skip = failing().xtask(&["demo", "--build", "host", "--skip-ai"]).all();
+    assert!(!skip.contains("the built-in assistant") && !skip.contains("· ai-showcase"), "{skip}");
 }
 
 #[test]
 fn fakes_demo_dry_run_plans_the_cluster_path_and_changes_nothing() {
-    let world = fresh();
+    let world = fresh_for_demo();
     let run = world.xtask(&["--dry-run", "demo", "--build", "host"]);
     let out = run.all();
     assert!(run.success(), "{out}");

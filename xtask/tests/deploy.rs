@@ -287,6 +287,64 @@ fn fakes_a_crash_looping_pod_is_diagnosed_with_its_reason_its_last_log_lines_and
     );
 }
 
+/// What `kubectl get pods,deploy,rs,events -o json` prints: one list, each item with its kind.
+const CRASHING_NAMESPACE: &str = r#"{"kind": "List", "items": [
+  {"kind": "Pod", "metadata": {"name": "todo-api-6f7d9-x2x", "labels": {"app.kubernetes.io/component": "api"}},
+   "spec": {"containers": [{"name": "api", "image": "todo-api:abc"}]},
+   "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+     "containerStatuses": [{"name": "api", "ready": false, "restartCount": 4,
+       "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container"}},
+       "lastState": {"terminated": {"reason": "Error", "exitCode": 2}}}]}},
+  {"kind": "Deployment", "metadata": {"name": "todo-api"}, "spec": {"replicas": 1}, "status": {"replicas": 1}},
+  {"kind": "Event", "type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container api",
+   "involvedObject": {"kind": "Pod", "name": "todo-api-6f7d9-x2x"}, "lastTimestamp": "2026-12-07T10:00:00Z", "count": 5}
+]}"#;
+
+#[test]
+fn fakes_deploy_ai_runs_the_builtin_assistant_after_a_failed_release_and_still_fails() {
+    let mut world = fresh();
+    world
+        .on(
+            "helm",
+            &["upgrade"],
+            Reply::fail(1, "Error: UPGRADE FAILED: release todo failed, and has been rolled back due to atomic being set: context deadline exceeded\n"),
+        )
+        .on("helm", &["status", "todo"], Reply::ok(&release_json("deployed", 3)))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "pods"], Reply::ok(CRASHING_PODS))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "events"], Reply::ok(WARNINGS))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events", "--output", "json"],
+            Reply::ok(CRASHING_NAMESPACE),
+        )
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "secrets"], Reply::ok(r#"{"items": []}"#))
+        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "ingresses"], Reply::ok(r#"{"items": []}"#))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "logs", "todo-api-6f7d9-x2x"],
+            Reply::ok("todo-api: invalid configuration: DATABASE_URL: cannot reach the database\n"),
+        );
+    let run = deploy(&world, &["--ai"]);
+    assert!(!run.success(), "the deploy's failure is still the result");
+    let out = run.stderr;
+    let assistant = out.find("the built-in assistant on the failed deploy").expect(&out);
+    let after = &out[assistant..];
+    assert!(after.contains("1. crash loop: pod/todo-api-6f7d9-x2x (container api)"), "{after}");
+    assert!(
+        after.contains(
+            "cause: CrashLoopBackOff: the container exited with code 2 (Error); it restarted 4 times"
+        ),
+        "{after}"
+    );
+    assert!(after.contains("│ todo-api: invalid configuration: DATABASE_URL"), "{after}");
+    assert!(after.contains("no LLM configured"), "{after}");
+    assert!(out.contains("phase `release` failed"), "{out}");
+
+    // Without --ai, no assistant.
+    let run = deploy(&world, &[]);
+    assert!(!run.success() && !run.stderr.contains("built-in assistant"), "{}", run.stderr);
+}
+
 #[test]
 fn fakes_missing_cluster_tools_are_named_before_anything_is_built() {
     let mut world = fresh();

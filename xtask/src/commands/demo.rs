@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::json;
 
+use super::ai_showcase::{self, AiShowcase};
 use super::doctor::{self, Target};
 use super::{deploy, up};
 use crate::config::{BudgetKind, DeployConfig};
@@ -20,9 +21,10 @@ use crate::ui::Style;
 ///
 /// Checks the machine (`doctor`) for the target, then runs the deploy's phases with a sentence
 /// before each on what it does and why: containerize → minikube → helm-gen → secrets → release →
-/// verify. Ends with a table of every phase's time against the budgets of deploy/todo.toml
-/// (build < 5 min, deploy < 3 min, pod start < 2 min; pod start is measured from the cluster:
-/// the slowest pod's creation to Ready), and the URL to open.
+/// verify → ai-showcase (Gordon, kubectl-ai and kagent where installed, and the built-in cluster
+/// assistant; `--skip-ai` leaves it out). Ends with a table of every phase's time against the
+/// budgets of deploy/todo.toml (build < 5 min, deploy < 3 min, pod start < 2 min; pod start is
+/// measured from the cluster: the slowest pod's creation to Ready), and the URL to open.
 ///
 /// Where no cluster can be used — no container engine, no minikube/helm/kubectl, a kube context
 /// that does not answer, or minikube failing to start — it says exactly why, points at
@@ -40,6 +42,10 @@ pub struct Args {
     /// The web port of the local stack, when the demo runs it (as `up --port`)
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
+
+    /// Leave out the AI DevOps step (and the built-in assistant after a failed release)
+    #[arg(long)]
+    pub skip_ai: bool,
 
     #[command(flatten)]
     pub deploy: deploy::Options,
@@ -60,9 +66,11 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
     };
     intro(cx, &place);
 
-    let phases = deploy::phases(cx, &args.deploy)?;
-    let phases: Vec<Box<dyn Phase>> =
-        phases.into_iter().chain([deploy::verify_phase(&args.deploy)]).collect();
+    let mut phases = deploy::phases(cx, &args.deploy)?;
+    phases.push(deploy::verify_phase(&args.deploy));
+    if !args.skip_ai {
+        phases.push(Box::new(AiShowcase { options: showcase_options(cx, env) }));
+    }
     let steps = phases.len() + 1;
 
     narrate(cx, 1, steps, "doctor", STORY_DOCTOR);
@@ -95,6 +103,9 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
     let mut rows = vec![doctor_row];
     let failed = run.failed_phase();
+    if !args.skip_ai && matches!(failed, Some("release" | "verify")) {
+        ai_showcase::assist_after_failure(cx, env);
+    }
     rows.extend(run.rows);
     if run.result.is_ok() && !cx.runner.dry_run() {
         rows.push(pod_start(cx, &config));
@@ -145,6 +156,19 @@ fn story(phase: &str) -> &'static str {
              deployment; those that are not are listed with how to get them."
         }
         _ => "",
+    }
+}
+
+/// What the AI step asks: every tool that is here, and the built-in assistant. A tool that fails
+/// is reported, not fatal: the app is already verified. The transcripts stay in the state
+/// directory, so a demo leaves the checkout as it was (`ai-showcase` alone appends to
+/// docs/ai-devops/).
+fn showcase_options(cx: &Context, env: &str) -> ai_showcase::Options {
+    ai_showcase::Options {
+        env: env.to_owned(),
+        keep_going: true,
+        transcripts: Some(cx.state_dir().join("ai-showcase/transcripts")),
+        ..ai_showcase::Options::default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod ai_showcase;
 pub mod containerize;
 pub mod demo;
 pub mod deploy;

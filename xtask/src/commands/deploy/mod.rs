@@ -16,7 +16,7 @@ use crate::config::{self, DeployConfig};
 use crate::container_engine::Engine;
 use crate::context::Context;
 use crate::images::BuildMode;
-use crate::phase::{Phase, Pipeline};
+use crate::phase::{self, Phase, Pipeline};
 use crate::tools::Tool;
 pub use release::Release;
 
@@ -47,6 +47,12 @@ pub struct Args {
     /// Stop after the release; do not run verify
     #[arg(long)]
     pub no_verify: bool,
+
+    /// When the release (or verify) fails, also run the built-in cluster assistant
+    /// (`ai-showcase --builtin`): known failure patterns with their fixes, and the summary of the
+    /// app's LLM (.env) when one is configured
+    #[arg(long)]
+    pub ai: bool,
 }
 
 /// What a deploy is told: shared with `demo`, which always verifies.
@@ -97,7 +103,13 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
         phases.push(verify_phase(&args.options));
     }
     preflight(args.options.env == "minikube")?;
-    Pipeline::new(phases).run(cx)
+    let run = Pipeline::new(phases).run_unsummarized(cx)?;
+    phase::summarize(cx, &run.rows, run.duration);
+    // A failure the cluster can explain: ask the built-in assistant, then report it as it was.
+    if args.ai && matches!(run.failed_phase(), Some("release" | "verify")) {
+        super::ai_showcase::assist_after_failure(cx, &args.options.env);
+    }
+    run.result
 }
 
 /// The phase that checks the release through its ingress.

@@ -1,0 +1,185 @@
+//! The app's LLM settings (.env: `LLM_API_KEY`/`OPENAI_API_KEY`, `LLM_BASE_URL`, `LLM_MODEL`,
+//! `LLM_PROVIDER`), the secret values the showcase must never show, and one chat-completions
+//! request to an OpenAI-compatible endpoint.
+//!
+//! `http://` endpoints (a local Ollama, vLLM, a test's scripted server) are reached with xtask's
+//! own little HTTP client; `https://` ones through `curl`, whose key and URL go on stdin as a
+//! `--config -` file, never on its command line. A TLS stack in xtask for one optional request
+//! would cost more than it saves.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+use xshell::cmd;
+
+use crate::config::DeployConfig;
+use crate::context::Context;
+use crate::env_file::{self, EnvFile};
+use crate::http::{self, Endpoint, Request};
+use crate::runner::Cmd;
+use crate::secret::Secret;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+
+/// Environment variables that hold the AI tools' keys: registered as secrets when set.
+pub const KEY_VARIABLES: [&str; 7] = [
+    "GEMINI_API_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "GROK_API_KEY",
+    "LLM_API_KEY",
+    "DOCKER_PAT",
+];
+
+/// The app's OpenAI-compatible settings, when a key is configured.
+#[derive(Clone, Debug)]
+pub struct LlmSettings {
+    pub base_url: String,
+    pub model: String,
+    pub key: Secret,
+}
+
+/// Reads .env (or `XTASK_ENV_FILE`), registers every secret value in it with the redactor, and
+/// returns the LLM settings if a key is set and `LLM_PROVIDER` is not `offline`.
+pub fn load(cx: &Context, config: &DeployConfig) -> Result<Option<LlmSettings>> {
+    let file = EnvFile::read(&cx.root, &env_file::cluster_env_file())?;
+    register_secrets(cx, config, &file);
+    let value = |key: &str| file.get(key).map(|entry| entry.value.expose().trim().to_owned());
+    if value("LLM_PROVIDER").as_deref() == Some("offline") {
+        return Ok(None);
+    }
+    let Some(key) = file.get("LLM_API_KEY").or_else(|| file.get("OPENAI_API_KEY")) else {
+        return Ok(None);
+    };
+    Ok(Some(LlmSettings {
+        base_url: value("LLM_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        model: value("LLM_MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+        key: key.value.clone(),
+    }))
+}
+
+/// Every value that must not be shown: the keys the pods read from the Secret, anything in .env
+/// named like a secret, and the AI tools' keys in xtask's environment.
+fn register_secrets(cx: &Context, config: &DeployConfig, file: &EnvFile) {
+    let redactor = cx.ui.redactor();
+    let secret_keys: Vec<&str> =
+        config.services.values().flat_map(|s| s.secret_env.iter().map(|k| k.0.as_str())).collect();
+    for entry in &file.entries {
+        if secret_keys.contains(&entry.key.as_str()) || looks_secret(&entry.key) {
+            redactor.register(&entry.value);
+        }
+    }
+    for key in KEY_VARIABLES {
+        if let Ok(value) = std::env::var(key) {
+            redactor.register(&Secret::new(value));
+        }
+    }
+}
+
+fn looks_secret(key: &str) -> bool {
+    ["KEY", "SECRET", "PASSWORD", "TOKEN", "DATABASE_URL", "_PAT"].iter().any(|word| key.contains(word))
+}
+
+/// One chat completion: the system and user messages, the model's answer. The messages must
+/// already be redacted: they are checked once more, and refused if a known secret is in them.
+pub fn complete(
+    cx: &Context,
+    settings: &LlmSettings,
+    system: &str,
+    user: &str,
+    timeout: Duration,
+) -> Result<String> {
+    let body = json!({
+        "model": settings.model,
+        "temperature": 0.2,
+        "messages": [
+            { "role": "system", "content": system },
+            { "role": "user", "content": user },
+        ],
+    });
+    let text = body.to_string();
+    if cx.ui.redactor().contains_secret(&text) {
+        bail!("refusing to send the cluster's state to the model: a secret value is in it");
+    }
+    let base = settings.base_url.trim_end_matches('/');
+    let answer = if base.starts_with("http://") {
+        let (endpoint, prefix) = split_base(base)?;
+        let path = format!("{prefix}/chat/completions");
+        let host = endpoint.url().trim_start_matches("http://").to_owned();
+        let request = Request {
+            method: "POST",
+            path: &path,
+            host: &host,
+            bearer: Some(settings.key.expose()),
+            json: Some(&body),
+        };
+        let response = http::send(&endpoint, &request, timeout)
+            .with_context(|| format!("asking the model at {base}"))?;
+        if response.status != 200 {
+            bail!("the model at {base} answered {}: {}", response.status, response.snippet());
+        }
+        response.json()?
+    } else if base.starts_with("https://") {
+        curl(cx, settings, base, &text, timeout)?
+    } else {
+        bail!("LLM_BASE_URL `{base}` is neither an http:// nor an https:// URL");
+    };
+    answer["choices"][0]["message"]["content"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("the model's answer has no choices[0].message.content: {answer}"))
+}
+
+/// `http://host:port/v1` → the endpoint and `/v1`.
+fn split_base(base: &str) -> Result<(Endpoint, String)> {
+    let rest = base.strip_prefix("http://").unwrap_or(base);
+    let (authority, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, ""),
+    };
+    Ok((Endpoint::parse(&format!("http://{authority}"))?, path.to_owned()))
+}
+
+/// An https request through curl: URL, key and body file named in a config on its stdin.
+fn curl(cx: &Context, settings: &LlmSettings, base: &str, body: &str, timeout: Duration) -> Result<Value> {
+    let dir = cx.state_dir().join("ai-showcase");
+    std::fs::create_dir_all(&dir)?;
+    let request = dir.join("llm-request.json");
+    std::fs::write(&request, body)?;
+    let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+    let config = format!(
+        "url = {}\nheader = {}\nheader = \"Content-Type: application/json\"\ndata-binary = {}\n",
+        quote(&format!("{base}/chat/completions")),
+        quote(&format!("Authorization: Bearer {}", settings.key.expose())),
+        quote(&format!("@{request}")),
+    );
+    let max_time = timeout.as_secs().max(1).to_string();
+    let call = cmd!(cx.sh, "curl --silent --show-error --fail-with-body --max-time {max_time} --config -");
+    let output = cx.output(
+        Cmd::from(call)
+            .read_only()
+            .quiet()
+            .secret_stdin(Secret::new(config))
+            .timeout(timeout + Duration::from_secs(5))
+            .hint("the built-in assistant calls curl for https:// LLM endpoints: install curl"),
+    )?;
+    serde_json::from_str(&output.stdout).context("the model's answer is not JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_split_into_endpoint_and_path() {
+        let (endpoint, path) = split_base("http://127.0.0.1:11434/v1").unwrap();
+        assert_eq!((endpoint.port, path.as_str()), (11434, "/v1"));
+        let (endpoint, path) = split_base("http://localhost:8000").unwrap();
+        assert_eq!((endpoint.host.as_str(), path.as_str()), ("localhost", ""));
+        assert!(looks_secret("POSTGRES_PASSWORD") && looks_secret("GEMINI_API_KEY"));
+        assert!(!looks_secret("LLM_BASE_URL") && !looks_secret("RUST_LOG"));
+    }
+}
