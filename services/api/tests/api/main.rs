@@ -13,6 +13,7 @@ mod isolation;
 mod limits;
 mod llm;
 mod mcp;
+mod numbering;
 mod openapi;
 mod persistence;
 mod scripted_llm;
