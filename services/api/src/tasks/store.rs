@@ -82,8 +82,12 @@ pub async fn list(
                    OR lower(coalesce(description, '')) LIKE $3 ESCAPE '\\')"
         };
     }
-    let select =
-        concat!("SELECT ", columns!(), filters!(), " ORDER BY created_at DESC, tasks.id DESC LIMIT $4 OFFSET $5");
+    let select = concat!(
+        "SELECT ",
+        columns!(),
+        filters!(),
+        " ORDER BY created_at DESC, tasks.id DESC LIMIT $4 OFFSET $5"
+    );
     let count = concat!("SELECT COUNT(*)", filters!());
     let (items, total) = on_pool!(db, pool => {
         let items = sqlx::query_as::<_, Task>(select)
@@ -105,7 +109,12 @@ pub async fn list(
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }
 
-pub async fn update(db: &Db, owner: UserId, number: i64, patch: &TaskPatch) -> Result<Option<Task>, sqlx::Error> {
+pub async fn update(
+    db: &Db,
+    owner: UserId,
+    number: i64,
+    patch: &TaskPatch,
+) -> Result<Option<Task>, sqlx::Error> {
     if patch.is_empty() {
         return get(db, owner, number).await;
     }
