@@ -719,6 +719,12 @@ fn complete(p: &Phrase) -> Option<Intent> {
         "check off",
         "tick off",
         "cross off",
+        "i'm finished with",
+        "im finished with",
+        "i am finished with",
+        "finished with",
+        "completed",
+        "done",
         "i checked off",
         "i ticked off",
         "i crossed off",
@@ -792,6 +798,8 @@ fn delete(p: &Phrase) -> Option<Intent> {
         "discard",
         "forget about",
         "scrap",
+        "clear out",
+        "clean out",
         "clear",
         "wipe",
         "empty",
@@ -933,6 +941,16 @@ fn add(p: &Phrase) -> Option<Intent> {
         "put",
     ];
     let rest = p.after_any(VERBS)?;
+    // "I want to delete task 3" is a wish to do it now, not a task: what follows a wish is read
+    // as a request of its own, and added only when it is no other command.
+    const WISHES: &[&str] = &["i want to", "i'd like to", "id like to", "i would like to"];
+    if WISHES.iter().any(|w| p.lower.starts_with(w)) {
+        match parse(&rest.text) {
+            Intent::Unknown | Intent::Incomplete(_) | Intent::Add { .. } | Intent::Help => {}
+            Intent::Greeting | Intent::Thanks => {}
+            command => return Some(command),
+        }
+    }
     let is_put = p.lower.starts_with("put");
     // "add to my list: buy milk".
     let rest = rest
@@ -1010,6 +1028,10 @@ fn add(p: &Phrase) -> Option<Intent> {
 /// "I bought the milk", "sent the invoice", "I've called mom": a completion told as news, in the
 /// past tense. The verb is put back in its plain form ("buy"), the form a task's title has.
 fn deed(p: &Phrase) -> Option<Intent> {
+    // "have I paid the rent?" asks; it does not tell.
+    if ["have i ", "have we ", "has ", "did "].iter().any(|q| p.lower.starts_with(q)) {
+        return None;
+    }
     const SUBJECTS: &[&str] =
         &["i", "i've", "ive", "we", "we've", "have", "just", "already", "finally", "also"];
     let mut rest = p.clone();
@@ -1247,6 +1269,8 @@ mod tests {
             ("drop off the parcel", add("drop off the parcel")),
             ("I need to renew my passport", add("renew my passport")),
             ("I want to learn Spanish", add("learn Spanish")),
+            ("I want to delete task 3", delete(Ref::Id(3))),
+            ("I'd like to see my tasks", list(All, None)),
             ("I have to pick up the kids at 5", add("pick up the kids at 5")),
             ("make sure to water the plants", add("water the plants")),
             ("gotta email the landlord", add("email the landlord")),
@@ -1330,6 +1354,11 @@ mod tests {
             ("3 is complete", done(Ref::Id(3))),
             ("the milk's done", done(words("the milk"))),
             ("finished the report", done(words("the report"))),
+            ("completed the report", done(words("the report"))),
+            ("done: buy milk", done(words("buy milk"))),
+            ("I'm finished with the report", done(words("the report"))),
+            ("the report still isn't done", reopen(words("the report"))),
+            ("have I paid the rent", Intent::Unknown),
             ("I'm done with the report", done(words("the report"))),
             ("checked off the milk", done(words("the milk"))),
             ("mark 3 as checked", done(Ref::Id(3))),
@@ -1383,6 +1412,7 @@ mod tests {
             ("delete all checked tasks", delete_all(Completed)),
             ("delete closed tasks", delete_all(Completed)),
             ("erase the finished tasks", delete_all(Completed)),
+            ("clear out the finished ones", delete_all(Completed)),
             ("get rid of everything I've finished", delete_all(Completed)),
             ("delete the completed one", delete_all(Completed)),
             ("delete the ones that aren't done", delete_all(Pending)),

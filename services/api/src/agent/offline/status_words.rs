@@ -92,6 +92,7 @@ pub fn status_in(lower: &str) -> Option<StatusFilter> {
 /// Words between a task and the state said of it at the end of a message ("3 is done", "mark 3
 /// as done", "set 3 to done", "the report has been finished already").
 const LINKS: &[&str] = &[
+    "still",
     "is",
     "are",
     "was",
@@ -214,6 +215,7 @@ mod tests {
         assert_eq!(said("the milk's done"), Some(("the milk".into(), true)));
         assert_eq!(said("3 as to do"), Some(("3".into(), false)));
         assert_eq!(said("3 as open"), Some(("3".into(), false)));
+        assert_eq!(said("the report still isn't done"), Some(("the report".into(), false)));
         assert_eq!(said("done"), None);
         assert_eq!(said("buy milk"), None);
         assert_eq!(said("what's left"), None);

@@ -62,6 +62,45 @@ pub fn closest(message: &str) -> Vec<String> {
             _ => understood(["show completed tasks".to_owned()]),
         };
     }
+    // "dentist on friday", "meeting with Bob at 3pm": a task named by its thing and its time or
+    // company, not an order; adding it is one word away, and only offered.
+    const QUESTIONS: &[&str] = &[
+        "what", "what's", "whats", "how", "why", "when", "where", "who", "which", "can", "could", "would",
+        "will", "should", "do", "does", "tell", "i", "i'm", "you", "it's",
+    ];
+    const TASK_MARKS: &[&str] = &[
+        "at",
+        "on",
+        "with",
+        "for",
+        "by",
+        "before",
+        "after",
+        "tomorrow",
+        "today",
+        "tonight",
+        "next",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "weekend",
+        "morning",
+        "afternoon",
+        "evening",
+        "am",
+        "pm",
+    ];
+    let marked = lower
+        .split(' ')
+        .skip(1)
+        .any(|w| TASK_MARKS.contains(&w) || w.ends_with("pm") && w.starts_with(|c: char| c.is_ascii_digit()));
+    if (2..=8).contains(&words.len()) && !QUESTIONS.contains(&first) && marked && !lower.contains(" me ") {
+        return understood([format!("add {text}")]);
+    }
     vec![]
 }
 
@@ -133,6 +172,8 @@ mod tests {
         assert_eq!(closest("mark 3 dnoe"), ["mark 3 done"]);
         assert_eq!(closest("finish the report"), ["mark the report done", "add finish the report"]);
         assert_eq!(closest("is the milk one done?"), ["show completed tasks"]);
+        assert_eq!(closest("dentist on friday"), ["add dentist on friday"]);
+        assert_eq!(closest("meeting with Bob at 3pm"), ["add meeting with Bob at 3pm"]);
         assert_eq!(closest("what's the weather like"), Vec::<String>::new());
         assert_eq!(closest("asdf qwerty"), Vec::<String>::new());
     }
