@@ -16,6 +16,10 @@ pub const SEARCH_MAX_CHARS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Task {
+    /// The task's number in its owner's list: 1 for a user's first task, then 2, 3, …; stable,
+    /// never reused by that user even after a delete (see the `task_numbers` migration). Users
+    /// see and type it ("#3"), REST paths and the agent's tools take it. Not a global key: other
+    /// users have a task with the same number.
     pub id: i64,
     pub title: String,
     pub description: Option<String>,

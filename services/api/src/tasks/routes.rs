@@ -1,4 +1,5 @@
-//! `/api/tasks` and `/api/tasks/{id}`: wire formats in, validated values to the store, tasks out.
+//! `/api/tasks` and `/api/tasks/{id}`, where `{id}` is the task's per-user number (see
+//! [`super::Task::id`]): wire formats in, validated values to the store, tasks out.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use crate::http::extract::{JsonBody, PathId, QueryParams};
 use crate::page::{Page, PageRequest};
 use crate::state::AppState;
 
-const NOT_FOUND: ApiError = ApiError::NotFound("no task with this id");
+const NOT_FOUND: ApiError = ApiError::NotFound("no task with this number");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

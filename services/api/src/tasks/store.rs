@@ -1,5 +1,8 @@
 //! Task persistence. Every function takes the owner and every statement filters on it, so no
-//! caller can reach another user's task by id: it is simply not found.
+//! caller can reach another user's task by number: it is simply not found.
+//!
+//! Tasks are addressed by their per-user number (`tasks.number`, shown as the task's `id`); the
+//! table's own identity column never leaves this module.
 
 use super::{NewTask, StatusFilter, Task, TaskFilter, TaskPatch};
 use crate::auth::UserId;
@@ -10,40 +13,53 @@ use crate::page::{Page, PageRequest};
 // accepts literal SQL (or an explicit audit) to keep user data out of query text.
 macro_rules! columns {
     () => {
-        "id, title, description, completed, created_at, updated_at"
+        "number AS id, title, description, completed, created_at, updated_at"
     };
 }
 
+/// Creates a task with the owner's next number. Taking the number and inserting the task are
+/// one transaction: on Postgres the counter's row lock makes a concurrent create wait for this
+/// one to commit; SQLite lets one writer in at a time. So two creates never get the same number,
+/// and a deleted task's number is never handed out again.
 pub async fn create(db: &Db, owner: UserId, new: &NewTask) -> Result<Task, sqlx::Error> {
     let now = Timestamp::now();
-    let sql = concat!(
-        "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at) \
-         VALUES ($1, $2, $3, FALSE, $4, $4) RETURNING ",
+    let take_number = "UPDATE users SET next_task_number = next_task_number + 1 WHERE id = $1 \
+                       RETURNING next_task_number - 1";
+    let insert = concat!(
+        "INSERT INTO tasks (user_id, number, title, description, completed, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING ",
         columns!()
     );
     on_pool!(db, pool => {
-        sqlx::query_as::<_, Task>(sql)
+        let mut tx = pool.begin().await?;
+        let number: i64 = sqlx::query_scalar(take_number).bind(owner.0).fetch_one(&mut *tx).await?;
+        let task = sqlx::query_as::<_, Task>(insert)
             .bind(owner.0)
+            .bind(number)
             .bind(new.title.as_str())
             .bind(new.description.as_ref().map(|d| d.as_str()))
             .bind(now)
-            .fetch_one(pool)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(task)
     })
 }
 
-pub async fn get(db: &Db, owner: UserId, id: i64) -> Result<Option<Task>, sqlx::Error> {
-    let sql = concat!("SELECT ", columns!(), " FROM tasks WHERE id = $1 AND user_id = $2");
+pub async fn get(db: &Db, owner: UserId, number: i64) -> Result<Option<Task>, sqlx::Error> {
+    let sql = concat!("SELECT ", columns!(), " FROM tasks WHERE number = $1 AND user_id = $2");
     on_pool!(db, pool => {
         sqlx::query_as::<_, Task>(sql)
-            .bind(id)
+            .bind(number)
             .bind(owner.0)
             .fetch_optional(pool)
             .await
     })
 }
 
-/// Newest first (by creation time, then id, so equal timestamps still have one order).
+/// Newest first (by creation time, then by row, so equal timestamps still have one order: within
+/// one owner, rows are inserted in number order, and `tasks.id` keeps the `tasks_owner_newest`
+/// index usable).
 pub async fn list(
     db: &Db,
     owner: UserId,
@@ -66,8 +82,12 @@ pub async fn list(
                    OR lower(coalesce(description, '')) LIKE $3 ESCAPE '\\')"
         };
     }
-    let select =
-        concat!("SELECT ", columns!(), filters!(), " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5");
+    let select = concat!(
+        "SELECT ",
+        columns!(),
+        filters!(),
+        " ORDER BY created_at DESC, tasks.id DESC LIMIT $4 OFFSET $5"
+    );
     let count = concat!("SELECT COUNT(*)", filters!());
     let (items, total) = on_pool!(db, pool => {
         let items = sqlx::query_as::<_, Task>(select)
@@ -89,9 +109,14 @@ pub async fn list(
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }
 
-pub async fn update(db: &Db, owner: UserId, id: i64, patch: &TaskPatch) -> Result<Option<Task>, sqlx::Error> {
+pub async fn update(
+    db: &Db,
+    owner: UserId,
+    number: i64,
+    patch: &TaskPatch,
+) -> Result<Option<Task>, sqlx::Error> {
     if patch.is_empty() {
-        return get(db, owner, id).await;
+        return get(db, owner, number).await;
     }
     let sql = concat!(
         "UPDATE tasks SET \
@@ -99,13 +124,13 @@ pub async fn update(db: &Db, owner: UserId, id: i64, patch: &TaskPatch) -> Resul
              description = CASE WHEN $4 THEN $5 ELSE description END, \
              completed = COALESCE($6, completed), \
              updated_at = $7 \
-         WHERE id = $1 AND user_id = $2 RETURNING ",
+         WHERE number = $1 AND user_id = $2 RETURNING ",
         columns!()
     );
     let new_description = patch.description.as_ref().and_then(|d| d.as_ref().map(|d| d.as_str()));
     on_pool!(db, pool => {
         sqlx::query_as::<_, Task>(sql)
-            .bind(id)
+            .bind(number)
             .bind(owner.0)
             .bind(patch.title.as_ref().map(|t| t.as_str()))
             .bind(patch.description.is_some())
@@ -117,11 +142,11 @@ pub async fn update(db: &Db, owner: UserId, id: i64, patch: &TaskPatch) -> Resul
     })
 }
 
-/// `true` if a task was deleted, `false` if the owner has no task with this id.
-pub async fn delete(db: &Db, owner: UserId, id: i64) -> Result<bool, sqlx::Error> {
+/// `true` if a task was deleted, `false` if the owner has no task with this number.
+pub async fn delete(db: &Db, owner: UserId, number: i64) -> Result<bool, sqlx::Error> {
     let result = on_pool!(db, pool => {
-        sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
-            .bind(id)
+        sqlx::query("DELETE FROM tasks WHERE number = $1 AND user_id = $2")
+            .bind(number)
             .bind(owner.0)
             .execute(pool)
             .await?

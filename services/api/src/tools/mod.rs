@@ -80,13 +80,13 @@ pub const TOOLS: [ToolSpec; 5] = [
     ToolSpec {
         name: COMPLETE_TASK,
         description: "Mark one of the user's tasks as done (or, with completed=false, not done). \
-                      Give task_id, or title with words of its title when the id is not known; \
+                      Give task_id (the task's number, #N), or title with words of its title when the number is not known; \
                       if several tasks match, nothing changes and the matches are returned.",
         parameters: || {
             json!({
                 "type": "object",
                 "properties": {
-                    "task_id": {"type": "integer", "minimum": 1, "description": "The task's id."},
+                    "task_id": {"type": "integer", "minimum": 1, "description": "The task's number in the user's list (its `id`, shown as #N)."},
                     "title": {"type": "string", "maxLength": 200,
                               "description": "Words of the task's title, instead of task_id."},
                     "completed": {"type": "boolean", "default": true,
@@ -106,7 +106,7 @@ pub const TOOLS: [ToolSpec; 5] = [
             json!({
                 "type": "object",
                 "properties": {
-                    "task_id": {"type": "integer", "minimum": 1, "description": "The task's id."},
+                    "task_id": {"type": "integer", "minimum": 1, "description": "The task's number in the user's list (its `id`, shown as #N)."},
                     "title": {"type": "string", "minLength": 1, "maxLength": 200, "description": "The new title."},
                     "description": {"type": "string", "maxLength": 2000,
                                     "description": "The new description; an empty string removes it."}
@@ -127,7 +127,7 @@ pub const TOOLS: [ToolSpec; 5] = [
             json!({
                 "type": "object",
                 "properties": {
-                    "task_id": {"type": "integer", "minimum": 1, "description": "The task's id."}
+                    "task_id": {"type": "integer", "minimum": 1, "description": "The task's number in the user's list (its `id`, shown as #N)."}
                 },
                 "required": ["task_id"],
                 "additionalProperties": false
@@ -183,7 +183,7 @@ impl ToolError {
     }
 
     pub fn not_found(task_id: i64) -> Self {
-        Self::new("not_found", format!("you have no task with id {task_id}"))
+        Self::new("not_found", format!("you have no task #{task_id}"))
     }
 
     /// The result object: `{"error": {"code", "message"}}`, the API's own error shape.
@@ -450,7 +450,7 @@ fn to_value(task: Task) -> Value {
 pub fn ambiguous(words: &str, tasks: &[Task]) -> Value {
     let mut result = ToolError::new(
         "ambiguous",
-        format!("{} tasks match {words:?}; nothing was changed: say which one by its id", tasks.len()),
+        format!("{} tasks match {words:?}; nothing was changed: say which one by its number", tasks.len()),
     )
     .to_result();
     result["candidates"] = serde_json::to_value(tasks).expect("tasks serialise");

@@ -69,7 +69,10 @@ fn phrasings() -> Vec<Row> {
         row("show completed tasks", list(json!({"status": "completed"})), "pay rent", Nothing),
         row("what's still pending?", list(json!({"status": "pending"})), "You have 4 pending tasks", Nothing),
         row("find milk", list(json!({"status": "all", "query": "milk"})), "2 tasks matching", Nothing),
-        row("how many tasks do I have", list(json!({"status": "all"})), "You have 5 tasks", Nothing),
+        row("how many tasks do I have", none(), "You have 5 tasks: 4 pending and 1 completed.", Nothing),
+        row("how many are done?", none(), "You have completed 1 task (of 5).", Nothing),
+        row("which ones have I done?", list(json!({"status": "completed"})), "pay rent", Nothing),
+        row("show closed tasks", list(json!({"status": "completed"})), "1 completed task", Nothing),
         row("what have I done", list(json!({"status": "completed"})), "1 completed task", Nothing),
         // Completions by id.
         row("mark $2 done", complete(2), "Marked \u{201c}call mom\u{201d} as done", Completed(2)),
@@ -89,6 +92,17 @@ fn phrasings() -> Vec<Row> {
         row("done with the plants", complete(4), "as done", Completed(4)),
         row(
             "reopen pay rent",
+            vec![("complete_task", json!({"task_id": "$3", "completed": false}))],
+            "Reopened",
+            Reopened(3),
+        ),
+        // Completions told as news.
+        row("I bought the oat milk", complete(1), "buy oat milk", Completed(1)),
+        row("I bought the milk", complete(0), "Marked \u{201c}buy milk\u{201d}", Completed(0)),
+        row("I called mom", complete(2), "call mom", Completed(2)),
+        row("just watered the plants", complete(4), "as done", Completed(4)),
+        row(
+            "pay rent is not finished yet",
             vec![("complete_task", json!({"task_id": "$3", "completed": false}))],
             "Reopened",
             Reopened(3),
@@ -127,6 +141,25 @@ fn phrasings() -> Vec<Row> {
         row("remove the rent one", delete(3), "Deleted", Deleted(3)),
         row("get rid of water the plants", delete(4), "Deleted", Deleted(4)),
         row("delete all completed tasks", delete(3), "Deleted \u{201c}pay rent\u{201d}", Deleted(3)),
+        row("remove everything that's done", delete(3), "Deleted \u{201c}pay rent\u{201d}", Deleted(3)),
+        row("delete all checked tasks", delete(3), "Deleted", Deleted(3)),
+        row("delete closed tasks", delete(3), "Deleted", Deleted(3)),
+        row("delete the finished rent one", delete(3), "Deleted", Deleted(3)),
+        row("delete the completed milk one", none(), "couldn't find a completed task matching", Nothing),
+        row("delete completed task $2", none(), "is not completed", Nothing),
+        // Adds without "add".
+        row(
+            "schedule a dentist appointment for next friday",
+            add("schedule a dentist appointment for next friday"),
+            "Added",
+            Added("schedule a dentist appointment for next friday"),
+        ),
+        row(
+            "book a table at Luigi's",
+            add("book a table at Luigi's"),
+            "Added",
+            Added("book a table at Luigi's"),
+        ),
         // Bulk deletes wait for a yes.
         row("delete all my tasks", none(), "That would delete 5 tasks", Nothing),
         row("delete $0 and $2", none(), "That would delete 2 tasks", Nothing),
@@ -142,6 +175,7 @@ fn phrasings() -> Vec<Row> {
         row("what's the weather like", none(), "didn't understand", Nothing),
         row("sing me a song", none(), "add buy oat milk", Nothing),
         row("asdf qwerty", none(), "didn't understand", Nothing),
+        row("delte $2", none(), "Did you mean \u{201c}delete $2\u{201d}?", Nothing),
         // Help and small talk.
         row("help", none(), "mark 3 done", Nothing),
         row("hello", none(), "Hi!", Nothing),

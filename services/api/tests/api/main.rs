@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod chat;
+mod conversation_flows;
 mod conversations;
 mod errors;
 mod health;
@@ -13,6 +14,7 @@ mod isolation;
 mod limits;
 mod llm;
 mod mcp;
+mod numbering;
 mod openapi;
 mod persistence;
 mod scripted_llm;

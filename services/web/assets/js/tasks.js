@@ -149,7 +149,18 @@ export function createTasks() {
         { class: "task-body" },
         title,
         task.description ? h("p", { class: "task-desc", text: task.description }) : null,
-        h("p", { class: "task-meta", text: when }),
+        // The task's number in this user's list (the API's `id`): what the chat calls it ("mark 3
+        // done"), so it is shown where the task is.
+        h(
+          "p",
+          { class: "task-meta" },
+          h("span", {
+            class: "task-number",
+            title: `Task number ${task.id}: say “mark ${task.id} done” in the chat`,
+            text: `#${task.id}`,
+          }),
+          ` · ${when}`,
+        ),
       ),
       h(
         "div",

@@ -5,8 +5,12 @@
 //! …") or, for a few, how it ends ("… is done"); a question about the list needs a word about
 //! tasks in it. Matching is on ASCII-lower-cased text, which keeps byte offsets, so titles are
 //! cut from the message as the user typed them: each piece of the message is a `Phrase`, the
-//! text with its lower-cased twin.
+//! text with its lower-cased twin. Words saying a task's state (done, open, checked, not
+//! finished yet, …) come from one vocabulary, [`super::status_words`], whatever the rule.
+//!
+//! The rules are tried in a fixed order, and the order is part of the grammar (see [`parse`]).
 
+use super::status_words::{is_status_word, status_in, trailing_status};
 use crate::tasks::StatusFilter;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,11 @@ pub enum Intent {
         description: Option<String>,
     },
     List {
+        status: StatusFilter,
+        query: Option<String>,
+    },
+    /// "how many …": a number, not a list.
+    Count {
         status: StatusFilter,
         query: Option<String>,
     },
@@ -36,8 +45,11 @@ pub enum Intent {
         target: Ref,
         description: String,
     },
+    /// `status`: the state the message named ("delete the finished report"): only a task in that
+    /// state may be deleted.
     Delete {
         target: Ref,
+        status: Option<StatusFilter>,
     },
     /// Every task in a state ("delete all completed tasks", "clear my list").
     DeleteAll {
@@ -56,8 +68,31 @@ pub enum Ref {
     Ids(Vec<i64>),
     /// Words of a title, as typed.
     Words(String),
+    /// What the user says they did ("I bought the milk"): the verb in its plain form ("buy")
+    /// and what they did it to ("the milk"). Matched as "buy the milk", then as "the milk".
+    Deed {
+        verb: String,
+        object: String,
+    },
 }
 
+/// What `message` asks for. The rules are tried in this order, and the first that recognises the
+/// message wins:
+/// 1. the few whole-message answers (help, greetings, thanks);
+/// 2. `count` before `list`: "how many tasks …" is a question about the list, but wants a number;
+/// 3. `list` before any verb rule: a question ("what's done?", "which ones are open?") is never an
+///    order, whatever verb it contains;
+/// 4. `describe`, `mark`, `reopen`, `rename`, `complete`, `delete`: each starts with its own verbs;
+///    `describe` goes first because its lead-ins ("add a note to", "remove the description of")
+///    start with other rules' verbs, and `mark`/`reopen` before `complete`, whose verbs are parts
+///    of theirs ("mark … complete", "uncomplete");
+/// 5. `add` with an explicit verb ("add", "remind me to", "I need to");
+/// 6. `complete_suffix`: a state said at the end ("the report is done", "… isn't finished yet"),
+///    after every verb rule so that "delete everything that's done" stays a deletion;
+/// 7. `deed`: a completion said in the past tense ("I bought the milk"), after `add` so that "I
+///    need to …" is never read as something done;
+/// 8. `add_implied`: a plainly task-like order with no "add" ("schedule …", "book …"), last, as
+///    the reading of what nothing else claimed.
 pub fn parse(message: &str) -> Intent {
     let message = Phrase::new(clean(message));
     let lower = message.lower.as_str();
@@ -74,7 +109,8 @@ pub fn parse(message: &str) -> Intent {
         return Intent::Thanks;
     }
     let request = &strip_lead_ins(&message.text);
-    list(request)
+    count(request)
+        .or_else(|| list(request))
         .or_else(|| describe(request))
         .or_else(|| mark(request))
         .or_else(|| reopen(request))
@@ -83,6 +119,8 @@ pub fn parse(message: &str) -> Intent {
         .or_else(|| delete(request))
         .or_else(|| add(request))
         .or_else(|| complete_suffix(request))
+        .or_else(|| deed(request))
+        .or_else(|| add_implied(request))
         .unwrap_or(Intent::Unknown)
 }
 
@@ -194,7 +232,7 @@ const THANKS: &[&str] = &[
 ];
 
 /// Typographic quotes made plain, spaces collapsed, closing punctuation dropped.
-fn clean(message: &str) -> String {
+pub(super) fn clean(message: &str) -> String {
     let plain: String = message
         .chars()
         .map(|c| match c {
@@ -234,6 +272,10 @@ fn strip_lead_ins(text: &str) -> Phrase {
         "i would like you to",
         "go ahead and",
         "assistant",
+        "actually",
+        "oh",
+        "oops",
+        "well",
     ];
     let mut phrase = Phrase::new(text.trim());
     while let Some(rest) = phrase.after_any(LEAD_INS) {
@@ -302,42 +344,6 @@ pub fn parse_ref(text: &str) -> Option<Ref> {
         }
         _ if crate::tools::matching::significant_words(text).is_empty() => None,
         _ => Some(Ref::Words(text.to_owned())),
-    }
-}
-
-/// States a message can ask about or act on. "not done" is checked before "done".
-fn status_of(lower: &str) -> Option<StatusFilter> {
-    const PENDING: &[&str] = &[
-        "not done",
-        "not completed",
-        "not finished",
-        "not yet",
-        "unfinished",
-        "incomplete",
-        "uncompleted",
-        "pending",
-        "open",
-        "remaining",
-        "left",
-        "outstanding",
-        "to do",
-        "todo",
-        "to-do",
-        "still",
-        "undone",
-        "need to do",
-        "have to do",
-    ];
-    const COMPLETED: &[&str] =
-        &["done", "completed", "complete", "finished", "checked off", "ticked off", "closed"];
-    let padded = format!(" {} ", words(lower).join(" "));
-    let has = |phrase: &&str| padded.contains(&format!(" {phrase} "));
-    if PENDING.iter().any(has) {
-        Some(StatusFilter::Pending)
-    } else if COMPLETED.iter().any(has) {
-        Some(StatusFilter::Completed)
-    } else {
-        None
     }
 }
 
@@ -467,55 +473,116 @@ fn list(p: &Phrase) -> Option<Intent> {
         "any",
         "where",
     ];
-    let status = status_of(&p.lower).unwrap_or(StatusFilter::All);
-    let marked_query = || {
-        [
-            "about",
-            "with",
-            "containing",
-            "mentioning",
-            "matching",
-            "related to",
-            "called",
-            "named",
-            "regarding",
-            "that mention",
-            "that contain",
-        ]
-        .iter()
-        .find_map(|m| p.split_on(m).map(|(_, q)| unquote(q).to_owned()))
-        .filter(|q| !q.is_empty())
-    };
-    let leftover = |rest: &str| {
-        let kept: Vec<&str> = rest
-            .split(' ')
-            .filter(|w| {
-                !w.is_empty()
-                    && !LIST_NOISE.contains(
-                        &w.to_ascii_lowercase().trim_matches(|c: char| !c.is_alphanumeric() && c != '\''),
-                    )
-            })
-            .collect();
-        Some(unquote(&kept.join(" ")).to_owned()).filter(|q| !q.is_empty())
-    };
+    // "what did I finish today": a question about what is done, asked with a verb.
+    const DID: &[&str] = &[
+        "did i finish",
+        "did i complete",
+        "did i do",
+        "did i get done",
+        "did i check off",
+        "did i tick off",
+        "have i completed",
+        "have i checked off",
+        "i've done",
+        "i have done",
+        "i've finished",
+        "i have finished",
+    ];
+    let status = status_in(&p.lower).unwrap_or(StatusFilter::All);
+    let marked_query = || marked_query(p);
     if let Some(rest) = p.after_any(SEARCH) {
         let rest = rest.after_any(&["for"]).unwrap_or(rest);
-        return Some(Intent::List { status, query: marked_query().or_else(|| leftover(&rest.text)) });
+        return Some(Intent::List { status, query: marked_query().or_else(|| leftover_query(&rest.text)) });
     }
     let ws = words(&p.lower);
-    let about_list = ws.iter().any(|w| LIST_NOUNS.contains(w)) || status_of(&p.lower).is_some();
+    let about_list = ws.iter().any(|w| LIST_NOUNS.contains(w)) || status_in(&p.lower).is_some();
     if let Some(rest) = p.after_any(SHOW) {
         // "show milk tasks" searches; "tell me a joke" is not about the list at all.
-        let query = marked_query().or_else(|| leftover(&rest.text));
+        let query = marked_query().or_else(|| leftover_query(&rest.text));
         return (query.is_none() || about_list || marked_query().is_some())
             .then_some(Intent::List { status, query });
     }
-    if p.after_any(ASK).is_some() && about_list {
-        return Some(Intent::List { status, query: marked_query() });
+    if p.after_any(ASK).is_some() {
+        let padded = format!(" {} ", ws.join(" "));
+        if DID.iter().any(|d| padded.contains(&format!(" {d} "))) {
+            return Some(Intent::List { status: StatusFilter::Completed, query: marked_query() });
+        }
+        if about_list {
+            return Some(Intent::List { status, query: marked_query() });
+        }
     }
-    // Bare nouns: "tasks", "my list", "pending tasks", "completed ones".
-    let bare = ws.iter().all(|w| LIST_NOISE.contains(w) || LIST_NOUNS.contains(w)) && about_list;
+    // Bare nouns: "tasks", "my list", "pending tasks", "completed ones", "closed ones".
+    let bare = ws.iter().all(|w| LIST_NOISE.contains(w) || LIST_NOUNS.contains(w) || is_status_word(w))
+        && about_list;
     bare.then_some(Intent::List { status, query: None })
+}
+
+/// The search words of "… about milk", "… called 'rent'".
+fn marked_query(p: &Phrase) -> Option<String> {
+    [
+        "about",
+        "with",
+        "containing",
+        "mentioning",
+        "matching",
+        "related to",
+        "called",
+        "named",
+        "regarding",
+        "that mention",
+        "that contain",
+    ]
+    .iter()
+    .find_map(|m| p.split_on(m).map(|(_, q)| unquote(q).to_owned()))
+    .filter(|q| !q.is_empty())
+}
+
+/// What is left of a listing request once the words every listing has are dropped: "show milk
+/// tasks" searches for "milk".
+fn leftover_query(rest: &str) -> Option<String> {
+    let kept: Vec<&str> = rest
+        .split(' ')
+        .filter(|w| {
+            let w = w.to_ascii_lowercase();
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
+            !w.is_empty() && !LIST_NOISE.contains(&w) && !is_status_word(w)
+        })
+        .collect();
+    Some(unquote(&kept.join(" ")).to_owned()).filter(|q| !q.is_empty())
+}
+
+/// "how many tasks do I have", "how many are done", "count what's left": a number, split by
+/// state when no state was asked for.
+fn count(p: &Phrase) -> Option<Intent> {
+    const ASK: &[&str] = &[
+        "how many",
+        "count",
+        "count up",
+        "number of",
+        "the number of",
+        "what's the number of",
+        "whats the number of",
+        "what is the number of",
+        "total number of",
+        "how much",
+    ];
+    let rest = p.after_any(ASK)?;
+    // Only "how many" is always about the list; "count the money", "how much is it" are not.
+    let about_list = words(&p.lower).iter().any(|w| LIST_NOUNS.contains(w)) || status_in(&p.lower).is_some();
+    if !p.lower.starts_with("how many") && !about_list {
+        return None;
+    }
+    let status = status_in(&p.lower).unwrap_or(StatusFilter::All);
+    const COUNT_NOISE: &[&str] = &["things", "stuff", "ones", "there", "of", "they", "many", "much", "total"];
+    let query = marked_query(p).or_else(|| {
+        leftover_query(&rest.text).map(|q| {
+            q.split(' ')
+                .filter(|w| !COUNT_NOISE.contains(&w.to_ascii_lowercase().as_str()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    });
+    Some(Intent::Count { status, query: query.filter(|q| !q.is_empty()) })
 }
 
 fn describe(p: &Phrase) -> Option<Intent> {
@@ -569,32 +636,11 @@ fn describe(p: &Phrase) -> Option<Intent> {
     })
 }
 
-/// "mark X (as) done", "mark X as not done", "set X to done".
+/// "mark X (as) done", "mark X as not done", "set X to done", "flag X as open".
 fn mark(p: &Phrase) -> Option<Intent> {
     let rest = p.after_any(&["mark", "set", "flag"])?;
-    // Each with its leading space, so "undone" is never read as "un" + "done".
-    const UNDONE: &[&str] = &[
-        " not done",
-        " undone",
-        " not complete",
-        " not completed",
-        " incomplete",
-        " unfinished",
-        " not finished",
-        " pending",
-        " open",
-        " to do",
-        " todo",
-        " to-do",
-        " uncompleted",
-        " not yet done",
-    ];
-    const DONE: &[&str] =
-        &[" done", " complete", " completed", " finished", " checked", " ticked", " closed"];
-    let (target, completed) =
-        rest.before_any(UNDONE).map(|t| (t, false)).or_else(|| rest.before_any(DONE).map(|t| (t, true)))?;
-    let target = target.before_any(&[" as", " to", " to be", " as being"]).unwrap_or(target);
-    Some(match parse_ref(&target.text) {
+    let (target, completed) = trailing_status(&rest.text)?;
+    Some(match parse_ref(&target) {
         Some(target) => Intent::Complete { target, completed },
         None => Intent::Incomplete("Which task? Say, for example, \u{201c}mark 3 done\u{201d}."),
     })
@@ -602,6 +648,20 @@ fn mark(p: &Phrase) -> Option<Intent> {
 
 fn reopen(p: &Phrase) -> Option<Intent> {
     let rest = p.after_any(&[
+        "i haven't finished",
+        "i havent finished",
+        "i haven't done",
+        "i havent done",
+        "i didn't finish",
+        "i didnt finish",
+        "i didn't do",
+        "i didnt do",
+        "i'm not done with",
+        "im not done with",
+        "i am not done with",
+        "not done with",
+        "i'm not finished with",
+        "mark undone",
         "reopen",
         "re-open",
         "uncomplete",
@@ -659,6 +719,18 @@ fn complete(p: &Phrase) -> Option<Intent> {
         "check off",
         "tick off",
         "cross off",
+        "i'm finished with",
+        "im finished with",
+        "i am finished with",
+        "finished with",
+        "completed",
+        "done",
+        "i checked off",
+        "i ticked off",
+        "i crossed off",
+        "checked off",
+        "ticked off",
+        "crossed off",
         "i finished",
         "i've finished",
         "ive finished",
@@ -696,21 +768,21 @@ fn complete(p: &Phrase) -> Option<Intent> {
     None
 }
 
+/// A state said at the end: "the milk one is done", "3 finished", "the report isn't finished
+/// yet" (which reopens it).
 fn complete_suffix(p: &Phrase) -> Option<Intent> {
-    const ENDINGS: &[&str] = &[
-        " is done",
-        " are done",
-        " is finished",
-        " is complete",
-        " is completed",
-        " done",
-        " finished",
-        " completed",
+    let (target, completed) = trailing_status(&p.text)?;
+    // "is the report done", "did I finish it": questions, not news.
+    const QUESTIONS: &[&str] = &[
+        "is", "are", "was", "were", "did", "do", "does", "has", "have", "what", "which", "how", "why", "when",
     ];
-    let target = p.before_any(ENDINGS)?;
-    match parse_ref(&target.text)? {
+    let first = target.split(' ').next().unwrap_or_default().to_ascii_lowercase();
+    if QUESTIONS.contains(&first.as_str()) {
+        return None;
+    }
+    match parse_ref(&target)? {
         Ref::Words(words) if words.split(' ').count() > 8 => None,
-        target => Some(Intent::Complete { target, completed: true }),
+        target => Some(Intent::Complete { target, completed }),
     }
 }
 
@@ -726,12 +798,18 @@ fn delete(p: &Phrase) -> Option<Intent> {
         "discard",
         "forget about",
         "scrap",
+        "clear out",
+        "clean out",
         "clear",
         "wipe",
         "empty",
         "purge",
     ];
     let rest = p.after_any(VERBS)?;
+    // "drop off the parcel" is an errand, not a deletion.
+    if p.lower.starts_with("drop off") {
+        return None;
+    }
     // The place words of "remove milk from my list".
     let rest = rest
         .before_any(&[
@@ -745,36 +823,52 @@ fn delete(p: &Phrase) -> Option<Intent> {
         ])
         .unwrap_or(rest);
     let ws = words(&rest.lower);
-    const BULK: &[&str] =
-        &["all", "every", "everything", "list", "them", "tasks", "ones", "items", "todos", "entire", "whole"];
+    const BULK: &[&str] = &[
+        "all",
+        "every",
+        "everything",
+        "list",
+        "them",
+        "tasks",
+        "ones",
+        "items",
+        "todos",
+        "entire",
+        "whole",
+        "one",
+        "any",
+    ];
     const NOISE: &[&str] = &[
         "of", "my", "the", "task", "these", "those", "stuff", "things", "in", "on", "from", "that", "are",
-        "i've", "i", "have", "already", "which",
+        "i've", "ive", "i", "have", "already", "which", "that's", "thats", "is", "were", "was", "been",
+        "marked", "as", "i'm", "im", "with", "we", "you", "one", "and",
     ];
-    let status_words = [
-        "completed",
-        "done",
-        "finished",
-        "complete",
-        "checked",
-        "pending",
-        "open",
-        "unfinished",
-        "incomplete",
-        "remaining",
-        "outstanding",
-        "not",
-        "yet",
-    ];
-    let bulk_only = ws.iter().all(|w| BULK.contains(w) || NOISE.contains(w) || status_words.contains(w));
+    // Only bulk words, filler and state words: every task, or every task in the state named
+    // ("delete everything that's done", "remove the ones I haven't finished").
+    let bulk_only = ws.iter().all(|w| BULK.contains(w) || NOISE.contains(w) || is_status_word(w));
+    let names_bulk = ws.iter().any(|w| BULK.contains(w) || is_status_word(w));
     let starts_clear = ["clear", "wipe", "empty", "purge"].iter().any(|v| p.lower.starts_with(v));
-    if (bulk_only && (ws.iter().any(|w| BULK.contains(w) || status_words.contains(w))))
-        || (ws.is_empty() && starts_clear)
-    {
-        return Some(Intent::DeleteAll { status: status_of(&rest.lower).unwrap_or(StatusFilter::All) });
+    if (bulk_only && names_bulk) || (ws.is_empty() && starts_clear) {
+        return Some(Intent::DeleteAll { status: status_in(&rest.lower).unwrap_or(StatusFilter::All) });
     }
-    Some(match parse_ref(&rest.text) {
-        Some(target) => Intent::Delete { target },
+    // One task, perhaps with its state ("delete the finished report"): the state words are not
+    // words of the title, and only a task in that state may go.
+    let status = status_in(&rest.lower);
+    let target = match status {
+        Some(_) => rest
+            .text
+            .split(' ')
+            .filter(|w| {
+                !is_status_word(
+                    w.to_ascii_lowercase().trim_matches(|c: char| !c.is_alphanumeric() && c != '\''),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => rest.text.clone(),
+    };
+    Some(match parse_ref(&target) {
+        Some(target) => Intent::Delete { target, status },
         None => Intent::Incomplete("Which task should I delete? Say, for example, \u{201c}delete 3\u{201d}."),
     })
 }
@@ -821,6 +915,22 @@ fn add(p: &Phrase) -> Option<Intent> {
         "i gotta",
         "i must",
         "i should",
+        "i want to",
+        "i'd like to",
+        "id like to",
+        "i would like to",
+        "i'm going to",
+        "im going to",
+        "i am going to",
+        "i plan to",
+        "i ought to",
+        "i still need to",
+        "i still have to",
+        "make sure to",
+        "make sure i",
+        "don't let me forget to",
+        "dont let me forget to",
+        "gotta",
         "need to",
         "todo",
         "to do",
@@ -831,6 +941,16 @@ fn add(p: &Phrase) -> Option<Intent> {
         "put",
     ];
     let rest = p.after_any(VERBS)?;
+    // "I want to delete task 3" is a wish to do it now, not a task: what follows a wish is read
+    // as a request of its own, and added only when it is no other command.
+    const WISHES: &[&str] = &["i want to", "i'd like to", "id like to", "i would like to"];
+    if WISHES.iter().any(|w| p.lower.starts_with(w)) {
+        match parse(&rest.text) {
+            Intent::Unknown | Intent::Incomplete(_) | Intent::Add { .. } | Intent::Help => {}
+            Intent::Greeting | Intent::Thanks => {}
+            command => return Some(command),
+        }
+    }
     let is_put = p.lower.starts_with("put");
     // "add to my list: buy milk".
     let rest = rest
@@ -905,6 +1025,184 @@ fn add(p: &Phrase) -> Option<Intent> {
     Some(Intent::Add { title, description: description.filter(|d| !d.is_empty()) })
 }
 
+/// "I bought the milk", "sent the invoice", "I've called mom": a completion told as news, in the
+/// past tense. The verb is put back in its plain form ("buy"), the form a task's title has.
+fn deed(p: &Phrase) -> Option<Intent> {
+    // "have I paid the rent?" asks; it does not tell.
+    if ["have i ", "have we ", "has ", "did "].iter().any(|q| p.lower.starts_with(q)) {
+        return None;
+    }
+    const SUBJECTS: &[&str] =
+        &["i", "i've", "ive", "we", "we've", "have", "just", "already", "finally", "also"];
+    let mut rest = p.clone();
+    while let Some(after) = rest.after_any(SUBJECTS) {
+        if after.text.is_empty() {
+            return None;
+        }
+        rest = after;
+    }
+    let (verb_text, object) = rest.text.split_once(' ')?;
+    let verb = past_tense::plain_form(&verb_text.to_ascii_lowercase())?;
+    let object = object.trim();
+    let first = object.split(' ').next().unwrap_or_default().to_ascii_lowercase();
+    // "did I buy milk" is a question; "wanted to call mom" is not something done.
+    if ["i", "you", "we", "he", "she", "they", "it", "that", "this", "so", "not"].contains(&first.as_str()) {
+        return None;
+    }
+    let object = unquote(object).to_owned();
+    (!crate::tools::matching::significant_words(&object).is_empty())
+        .then_some(Intent::Complete { target: Ref::Deed { verb, object }, completed: true })
+}
+
+/// "schedule a dentist appointment for next friday", "book a table for two": an order that is
+/// plainly a task, added with its verb as the title says it. Only verbs of errands and chores:
+/// "finish the report" could as well mean the task is done, and is asked about instead.
+fn add_implied(p: &Phrase) -> Option<Intent> {
+    let first = p.lower.split(' ').next()?;
+    if !TASK_VERBS.contains(&first) {
+        return None;
+    }
+    let words: Vec<&str> = p.lower.split(' ').collect();
+    // "call me later", "text you": about the conversation, not an errand.
+    if words.len() < 2 || ["me", "you", "i", "us", "it"].contains(&words[1]) {
+        return None;
+    }
+    let title = unquote(&p.text).to_owned();
+    Some(Intent::Add { title, description: None })
+}
+
+/// Verbs that start a task's title when a message is an errand or a chore.
+pub(super) const TASK_VERBS: &[&str] = &[
+    "schedule", "book", "buy", "call", "phone", "ring", "email", "e-mail", "text", "message", "pay", "pick",
+    "renew", "clean", "wash", "fix", "repair", "write", "send", "mail", "post", "order", "return", "make",
+    "get", "take", "bring", "visit", "water", "walk", "feed", "cook", "bake", "prepare", "plan", "organize",
+    "organise", "arrange", "study", "practice", "practise", "learn", "file", "submit", "apply", "sign",
+    "register", "pack", "unpack", "mow", "vacuum", "tidy", "sort", "go", "meet", "reply", "respond",
+    "contact", "ask", "review", "read", "watch", "grab", "collect", "deliver", "invite", "hire", "research",
+    "install", "iron", "fold", "shop", "print", "wrap", "charge", "refill", "replace", "cut", "paint",
+    "sweep", "mop", "dust", "drop", "see", "do", "start", "prep", "draft", "backup", "back",
+];
+
+/// Past tenses of the verbs tasks start with, back to their plain form.
+mod past_tense {
+    const IRREGULAR: &[(&str, &str)] = &[
+        ("bought", "buy"),
+        ("brought", "bring"),
+        ("sent", "send"),
+        ("paid", "pay"),
+        ("got", "get"),
+        ("went", "go"),
+        ("did", "do"),
+        ("made", "make"),
+        ("wrote", "write"),
+        ("took", "take"),
+        ("gave", "give"),
+        ("met", "meet"),
+        ("ate", "eat"),
+        ("fed", "feed"),
+        ("found", "find"),
+        ("sold", "sell"),
+        ("told", "tell"),
+        ("spoke", "speak"),
+        ("swept", "sweep"),
+        ("hung", "hang"),
+        ("ran", "run"),
+        ("rang", "ring"),
+        ("caught", "catch"),
+        ("taught", "teach"),
+        ("threw", "throw"),
+        ("drove", "drive"),
+        ("rode", "ride"),
+        ("built", "build"),
+        ("spent", "spend"),
+        ("lent", "lend"),
+        ("kept", "keep"),
+        ("drew", "draw"),
+        ("flew", "fly"),
+        ("sang", "sing"),
+        ("swam", "swim"),
+        ("wore", "wear"),
+        ("won", "win"),
+        ("dug", "dig"),
+        ("chose", "choose"),
+        ("sought", "seek"),
+        ("fought", "fight"),
+        ("held", "hold"),
+        ("heard", "hear"),
+        ("slept", "sleep"),
+        ("withdrew", "withdraw"),
+    ];
+    /// Words ending in "-ed" that are no past tense of a task, or that say something not done
+    /// ("wanted", "forgot" is not here at all).
+    const NOT_DEEDS: &[&str] = &[
+        "need",
+        "needed",
+        "wanted",
+        "started",
+        "tried",
+        "planned",
+        "decided",
+        "hoped",
+        "liked",
+        "loved",
+        "hated",
+        "wondered",
+        "used",
+        "supposed",
+        "tired",
+        "bored",
+        "excited",
+        "interested",
+        "worried",
+        "scared",
+        "stressed",
+        "confused",
+        "married",
+        "retired",
+        "allowed",
+        "required",
+        "based",
+        "red",
+        "bed",
+        "shed",
+        "wed",
+        "feed",
+        "seed",
+        "speed",
+        "weed",
+        "added",
+        "deleted",
+        "removed",
+        "marked",
+        "completed",
+        "finished",
+        "renamed",
+        "listed",
+        "checked",
+        "ticked",
+        "crossed",
+        "closed",
+    ];
+
+    /// The plain form of a past tense ("bought" → "buy", "called" → "call", "replied" →
+    /// "reply"); `None` for words that are not one. The plain form of a regular verb may keep a
+    /// letter too many ("filed" → "fil", "shopped" → "shopp"): title matching compares word
+    /// starts, so "fil" still finds "file".
+    pub fn plain_form(word: &str) -> Option<String> {
+        if let Some((_, plain)) = IRREGULAR.iter().find(|(past, _)| *past == word) {
+            return Some((*plain).to_owned());
+        }
+        if NOT_DEEDS.contains(&word) || word.ends_with("eed") || word.len() < 5 || !word.is_ascii() {
+            return None;
+        }
+        let stem = word.strip_suffix("ed")?;
+        Some(match stem.strip_suffix('i') {
+            Some(y_stem) => format!("{y_stem}y"),
+            None => stem.to_owned(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -921,6 +1219,24 @@ mod tests {
     }
     fn done(target: Ref) -> Intent {
         Intent::Complete { target, completed: true }
+    }
+    fn reopen(target: Ref) -> Intent {
+        Intent::Complete { target, completed: false }
+    }
+    fn deed(verb: &str, object: &str) -> Ref {
+        Ref::Deed { verb: verb.into(), object: object.into() }
+    }
+    fn delete(target: Ref) -> Intent {
+        Intent::Delete { target, status: None }
+    }
+    fn delete_in(target: Ref, status: StatusFilter) -> Intent {
+        Intent::Delete { target, status: Some(status) }
+    }
+    fn delete_all(status: StatusFilter) -> Intent {
+        Intent::DeleteAll { status }
+    }
+    fn count(status: StatusFilter) -> Intent {
+        Intent::Count { status, query: None }
     }
 
     #[test]
@@ -941,6 +1257,24 @@ mod tests {
             ("put eggs on my list", add("eggs")),
             ("add to my list: buy bread", add("buy bread")),
             ("todo: fix the bike", add("fix the bike")),
+            // Adding without the word "add": errands and chores, and what I need to do.
+            (
+                "schedule a dentist appointment for next friday",
+                add("schedule a dentist appointment for next friday"),
+            ),
+            ("book a table for two at Luigi's", add("book a table for two at Luigi's")),
+            ("buy milk", add("buy milk")),
+            ("call the plumber tomorrow", add("call the plumber tomorrow")),
+            ("pay the electricity bill", add("pay the electricity bill")),
+            ("drop off the parcel", add("drop off the parcel")),
+            ("I need to renew my passport", add("renew my passport")),
+            ("I want to learn Spanish", add("learn Spanish")),
+            ("I want to delete task 3", delete(Ref::Id(3))),
+            ("I'd like to see my tasks", list(All, None)),
+            ("I have to pick up the kids at 5", add("pick up the kids at 5")),
+            ("make sure to water the plants", add("water the plants")),
+            ("gotta email the landlord", add("email the landlord")),
+            ("call me later", Intent::Unknown),
             (
                 "add buy milk with description oat, not dairy",
                 Intent::Add { title: "buy milk".into(), description: Some("oat, not dairy".into()) },
@@ -964,7 +1298,28 @@ mod tests {
             ("find milk", list(All, Some("milk"))),
             ("search for oat milk", list(All, Some("oat milk"))),
             ("show tasks about milk", list(All, Some("milk"))),
-            ("how many tasks do I have", list(All, None)),
+            ("which ones have I done?", list(Completed, None)),
+            ("what did I finish today", list(Completed, None)),
+            ("what's still open", list(Pending, None)),
+            ("show me the closed ones", list(Completed, None)),
+            ("show checked tasks", list(Completed, None)),
+            ("show closed tasks", list(Completed, None)),
+            ("what haven't I done yet", list(Pending, None)),
+            ("anything left to do?", list(Pending, None)),
+            ("done tasks", list(Completed, None)),
+            ("what is there to be done", list(Pending, None)),
+            ("which tasks are not finished", list(Pending, None)),
+            // Counting.
+            ("how many tasks do I have", count(All)),
+            ("how many tasks do I have?", count(All)),
+            ("how many are done", count(Completed)),
+            ("how many tasks are left", count(Pending)),
+            ("how many have I finished", count(Completed)),
+            ("how many pending tasks", count(Pending)),
+            ("count my tasks", count(All)),
+            ("what's the number of open tasks", count(Pending)),
+            ("how many milk tasks", Intent::Count { status: All, query: Some("milk".into()) }),
+            ("count the money", Intent::Unknown),
             ("show milk tasks", list(All, Some("milk"))),
             ("show me everything", list(All, None)),
             ("tell me a joke", Intent::Unknown),
@@ -984,6 +1339,42 @@ mod tests {
             ("mark 3 and 4 done", done(Ref::Ids(vec![3, 4]))),
             ("mark 3 as not done", Intent::Complete { target: Ref::Id(3), completed: false }),
             ("reopen the milk one", Intent::Complete { target: words("the milk one"), completed: false }),
+            // Completing, told as news: the past tense, or a state.
+            ("I bought the milk", done(deed("buy", "the milk"))),
+            ("bought milk", done(deed("buy", "milk"))),
+            ("I sent the email to Bob", done(deed("send", "the email to Bob"))),
+            ("I called mom", done(deed("call", "mom"))),
+            ("I've paid the rent", done(deed("pay", "the rent"))),
+            ("just watered the plants", done(deed("water", "the plants"))),
+            ("I replied to Sam", done(deed("reply", "to Sam"))),
+            ("I went to the gym", done(deed("go", "to the gym"))),
+            ("I wanted to call mom", Intent::Unknown),
+            ("the report is done", done(words("the report"))),
+            ("the milk one is finished", done(words("the milk one"))),
+            ("3 is complete", done(Ref::Id(3))),
+            ("the milk's done", done(words("the milk"))),
+            ("finished the report", done(words("the report"))),
+            ("completed the report", done(words("the report"))),
+            ("done: buy milk", done(words("buy milk"))),
+            ("I'm finished with the report", done(words("the report"))),
+            ("the report still isn't done", reopen(words("the report"))),
+            ("have I paid the rent", Intent::Unknown),
+            ("I'm done with the report", done(words("the report"))),
+            ("checked off the milk", done(words("the milk"))),
+            ("mark 3 as checked", done(Ref::Id(3))),
+            ("set 3 to done", done(Ref::Id(3))),
+            // Reopening.
+            ("reopen 3", reopen(Ref::Id(3))),
+            ("uncheck 3", reopen(Ref::Id(3))),
+            ("the report is not finished yet", reopen(words("the report"))),
+            ("the report isn't done", reopen(words("the report"))),
+            ("3 not finished yet", reopen(Ref::Id(3))),
+            ("mark 3 as open", reopen(Ref::Id(3))),
+            ("mark 3 undone", reopen(Ref::Id(3))),
+            ("I haven't finished the report", reopen(words("the report"))),
+            // Questions about a state are not news.
+            ("is the milk one done", Intent::Unknown),
+            ("finish the report", Intent::Unknown),
             // Renaming and describing.
             ("rename 3 to buy oat milk", Intent::Rename { target: Ref::Id(3), title: "buy oat milk".into() }),
             (
@@ -1007,12 +1398,30 @@ mod tests {
                 Intent::Describe { target: Ref::Id(3), description: String::new() },
             ),
             // Deleting.
-            ("delete 3", Intent::Delete { target: Ref::Id(3) }),
-            ("remove task #3", Intent::Delete { target: Ref::Id(3) }),
-            ("delete the milk one", Intent::Delete { target: words("the milk one") }),
-            ("get rid of buy milk", Intent::Delete { target: words("buy milk") }),
-            ("remove milk from my list", Intent::Delete { target: words("milk") }),
-            ("delete 3 and 4", Intent::Delete { target: Ref::Ids(vec![3, 4]) }),
+            ("delete 3", delete(Ref::Id(3))),
+            ("remove task #3", delete(Ref::Id(3))),
+            ("erase 3", delete(Ref::Id(3))),
+            ("delete the milk one", delete(words("the milk one"))),
+            ("get rid of buy milk", delete(words("buy milk"))),
+            ("get rid of the milk one", delete(words("the milk one"))),
+            ("remove milk from my list", delete(words("milk"))),
+            ("delete 3 and 4", delete(Ref::Ids(vec![3, 4]))),
+            // Deleting by state: only tasks in that state.
+            ("remove everything that's done", delete_all(Completed)),
+            ("remove the completed ones", delete_all(Completed)),
+            ("delete all checked tasks", delete_all(Completed)),
+            ("delete closed tasks", delete_all(Completed)),
+            ("erase the finished tasks", delete_all(Completed)),
+            ("clear out the finished ones", delete_all(Completed)),
+            ("get rid of everything I've finished", delete_all(Completed)),
+            ("delete the completed one", delete_all(Completed)),
+            ("delete the ones that aren't done", delete_all(Pending)),
+            ("clear the open tasks", delete_all(Pending)),
+            ("delete everything I haven't finished", delete_all(Pending)),
+            ("delete all done and open tasks", delete_all(All)),
+            ("delete the finished report", delete_in(words("the report"), Completed)),
+            ("remove the done milk one", delete_in(words("the milk one"), Completed)),
+            ("delete completed task 3", delete_in(Ref::Id(3), Completed)),
             ("delete all my tasks", Intent::DeleteAll { status: All }),
             ("delete everything", Intent::DeleteAll { status: All }),
             ("clear my list", Intent::DeleteAll { status: All }),

@@ -4,15 +4,21 @@
 //!
 //! When words of a title fit more than one task it asks which (and remembers the question on the
 //! conversation, so "the oat one" or "5" answers it: see [`super::confirm`]); when it does not
-//! understand it says so and shows what it does understand.
+//! understand it says so, offers the closest command it can form ([`suggest`]) and shows what it
+//! does understand.
+//!
+//! Tasks are named by their number in the user's own list (#1 is their first task), the number
+//! the task list shows.
 
 pub mod grammar;
+pub mod status_words;
+mod suggest;
 
 use serde_json::{Value, json};
 
 use self::grammar::{Intent, Ref};
 use super::confirm::pending::{self, Answer, Pending};
-use super::confirm::{delete_many, run_described, which_one};
+use super::confirm::{delete_many, existing_tasks, run_described, which_one};
 use super::turn::{Turn, TurnContext, TurnLog, is_rate_limited, run};
 use crate::error::ApiError;
 use crate::page::{MAX_LIMIT, PageRequest};
@@ -22,11 +28,11 @@ use crate::tools::matching::{Coverage, find_by_title_covered};
 use crate::tools::{self, Match, ToolCall};
 
 const EXAMPLES: &str = "For example:\n\
-    \u{2022} add buy oat milk (or: remind me to call mom tomorrow)\n\
-    \u{2022} what's on my list / show completed tasks / find milk\n\
-    \u{2022} mark 3 done / I finished the milk one\n\
+    \u{2022} add buy oat milk (or: schedule a dentist appointment for Friday)\n\
+    \u{2022} what's on my list / which ones have I done / how many are left / find milk\n\
+    \u{2022} mark 3 done / I bought the milk / the report isn't finished yet\n\
     \u{2022} rename 3 to buy oat milk\n\
-    \u{2022} delete 3 / delete all completed tasks";
+    \u{2022} delete 3 / remove everything that's done";
 
 /// Tasks shown in a list reply; the rest are counted.
 const LIST_SHOWN: usize = 20;
@@ -40,7 +46,7 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
         Intent::Help => (
             format!(
                 "I'm the built-in assistant (no AI model is configured here), so I understand plain task \
-                 commands. Tasks are numbered by id, like #3. {EXAMPLES}"
+                 commands. Tasks are numbered in your list, like #3. {EXAMPLES}"
             ),
             None,
         ),
@@ -53,7 +59,19 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
         Intent::Unknown if pending::classify(message) != Answer::Other => {
             ("There's nothing waiting for an answer right now. What would you like to do with your tasks?".into(), None)
         }
-        Intent::Unknown => (format!("Sorry, I didn't understand that. I can add, list, complete, rename and delete tasks. {EXAMPLES}"), None),
+        Intent::Unknown => {
+            let guess = match suggest::closest(message).as_slice() {
+                [] => String::new(),
+                [one] => format!(" Did you mean \u{201c}{one}\u{201d}?"),
+                [one, other, ..] => format!(" Did you mean \u{201c}{one}\u{201d} or \u{201c}{other}\u{201d}?"),
+            };
+            (
+                format!(
+                    "Sorry, I didn't understand that.{guess} I can add, list, count, complete, rename and delete tasks. {EXAMPLES}"
+                ),
+                None,
+            )
+        }
         Intent::Add { title, description } => {
             let mut arguments = json!({"title": title});
             if let Some(d) = description {
@@ -76,6 +94,7 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
                 Err(e) => (format!("I can't search for that: {}.", e.message), None),
             }
         }
+        Intent::Count { status, query } => (count(ctx, status, query.as_deref()).await?, None),
         Intent::Complete { target, completed } => {
             let arguments = if completed { json!({}) } else { json!({"completed": false}) };
             act(ctx, &mut log, tools::COMPLETE_TASK, arguments, target, Some(!completed)).await?
@@ -86,7 +105,12 @@ pub async fn respond(ctx: &TurnContext<'_>, message: &str) -> Result<Turn, ApiEr
         Intent::Describe { target, description } => {
             act(ctx, &mut log, tools::UPDATE_TASK, json!({"description": description}), target, None).await?
         }
-        Intent::Delete { target } => act(ctx, &mut log, tools::DELETE_TASK, json!({}), target, None).await?,
+        Intent::Delete { target, status: None } => {
+            act(ctx, &mut log, tools::DELETE_TASK, json!({}), target, None).await?
+        }
+        Intent::Delete { target, status: Some(status) } => {
+            delete_in_state(ctx, &mut log, target, status).await?
+        }
         Intent::DeleteAll { status } => {
             let filter = TaskFilter { status, search: None };
             let page = PageRequest::new(Some(MAX_LIMIT), None).expect("a valid page");
@@ -155,45 +179,176 @@ async fn act(
             }
             Ok((replies.join(" "), None))
         }
-        Ref::Words(words) => {
-            match find_by_title_covered(ctx.db, ctx.owner, &words, prefer_completed).await? {
-                (Match::One(task), _) => {
-                    let already =
-                        prefer_completed.is_some_and(|pending_wanted| task.completed != pending_wanted);
-                    let reply = run_described(ctx, log, tool, with_id(task.id)).await?;
-                    Ok(if already && tool == tools::COMPLETE_TASK {
-                        (
-                            format!(
-                                "\u{201c}{}\u{201d} was already {}.",
-                                task.title,
-                                if task.completed { "done" } else { "open" }
-                            ),
-                            None,
-                        )
-                    } else {
-                        (reply, None)
-                    })
-                }
-                (Match::None, coverage) => Ok((
-                    format!(
-                        "I couldn't find a task matching \u{201c}{}\u{201d}{}. Say \u{201c}list\u{201d} to see your tasks.",
-                        significant_words(&words).join(" "),
-                        covered(coverage)
-                    ),
-                    None,
-                )),
-                (Match::Many(tasks), coverage) => {
-                    let pending = Pending::Choose {
-                        tool: tool.to_owned(),
-                        arguments,
-                        candidates: tasks.iter().map(|t| t.id).collect(),
-                        asked_at: ctx.now,
-                    };
-                    Ok((which_one(&words, &tasks) + &covered(coverage), Some(pending)))
-                }
-            }
+        Ref::Words(_) | Ref::Deed { .. } => {
+            let (words, found) = find_words(ctx, target, prefer_completed).await?;
+            by_words(ctx, log, tool, arguments, &words, found, prefer_completed, None).await
         }
     }
+}
+
+/// The tasks words of a title describe, and the words that found them. A deed ("I bought the
+/// milk") is looked for as its verb and object ("buy the milk"), then, if nothing fits, as its
+/// object alone ("the milk" finds "get milk").
+async fn find_words(
+    ctx: &TurnContext<'_>,
+    target: Ref,
+    prefer_completed: Option<bool>,
+) -> Result<(String, (Match, Coverage)), ApiError> {
+    let find = |words: String| async move {
+        let found = find_by_title_covered(ctx.db, ctx.owner, &words, prefer_completed).await?;
+        Ok::<_, ApiError>((words, found))
+    };
+    match target {
+        Ref::Deed { verb, object } => {
+            let both = find(format!("{verb} {object}")).await?;
+            if matches!(both.1.0, Match::None) { find(object).await } else { Ok(both) }
+        }
+        Ref::Words(words) => find(words).await,
+        Ref::Id(id) => find(id.to_string()).await,
+        Ref::Ids(ids) => find(ids.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")).await,
+    }
+}
+
+/// `tool` on the task `found` by `words`: run once it is one task, asked about when several fit.
+/// `state` names the state the tasks were restricted to, for the reply when none fits.
+#[allow(clippy::too_many_arguments)]
+async fn by_words(
+    ctx: &TurnContext<'_>,
+    log: &mut TurnLog,
+    tool: &str,
+    arguments: Value,
+    words: &str,
+    found: (Match, Coverage),
+    prefer_completed: Option<bool>,
+    state: Option<&str>,
+) -> Result<(String, Option<Pending>), ApiError> {
+    let with_id = |id: i64| {
+        let mut a = arguments.clone();
+        a["task_id"] = json!(id);
+        a
+    };
+    match found {
+        (Match::One(task), _) => {
+            let already = prefer_completed.is_some_and(|pending_wanted| task.completed != pending_wanted);
+            let reply = run_described(ctx, log, tool, with_id(task.id)).await?;
+            Ok(if already && tool == tools::COMPLETE_TASK {
+                (
+                    format!(
+                        "\u{201c}{}\u{201d} was already {}.",
+                        task.title,
+                        if task.completed { "done" } else { "open" }
+                    ),
+                    None,
+                )
+            } else {
+                (reply, None)
+            })
+        }
+        (Match::None, coverage) => Ok((
+            format!(
+                "I couldn't find a {}task matching \u{201c}{}\u{201d}{}. Say \u{201c}list\u{201d} to see your tasks.",
+                state.map(|s| format!("{s} ")).unwrap_or_default(),
+                significant_words(words).join(" "),
+                covered(coverage)
+            ),
+            None,
+        )),
+        (Match::Many(tasks), coverage) => {
+            let pending = Pending::Choose {
+                tool: tool.to_owned(),
+                arguments,
+                candidates: tasks.iter().map(|t| t.id).collect(),
+                asked_at: ctx.now,
+            };
+            Ok((which_one(words, &tasks) + &covered(coverage), Some(pending)))
+        }
+    }
+}
+
+/// "delete the finished report", "delete completed task 3": deletes only tasks in the state the
+/// message named, so a phrase with a state word never deletes a task in the other state.
+async fn delete_in_state(
+    ctx: &TurnContext<'_>,
+    log: &mut TurnLog,
+    target: Ref,
+    status: StatusFilter,
+) -> Result<(String, Option<Pending>), ApiError> {
+    let (wanted, state) = match status {
+        StatusFilter::All => return act(ctx, log, tools::DELETE_TASK, json!({}), target, None).await,
+        StatusFilter::Completed => (true, "completed"),
+        StatusFilter::Pending => (false, "pending"),
+    };
+    let ids = match target {
+        Ref::Id(id) => vec![id],
+        Ref::Ids(ids) if ids.len() <= MAX_IDS_PER_MESSAGE => ids,
+        Ref::Ids(_) => return act(ctx, log, tools::DELETE_TASK, json!({}), target, None).await,
+        words => {
+            let (words, (found, coverage)) = find_words(ctx, words, Some(wanted)).await?;
+            let found = match found {
+                Match::One(task) if task.completed != wanted => Match::None,
+                Match::Many(mut tasks) => {
+                    tasks.retain(|t| t.completed == wanted);
+                    match tasks.len() {
+                        0 => Match::None,
+                        1 => Match::One(tasks.remove(0)),
+                        _ => Match::Many(tasks),
+                    }
+                }
+                other => other,
+            };
+            let found = (found, coverage);
+            return by_words(ctx, log, tools::DELETE_TASK, json!({}), &words, found, None, Some(state)).await;
+        }
+    };
+    let tasks = existing_tasks(ctx, &ids).await?;
+    if tasks.is_empty() {
+        // Says which number does not exist.
+        return delete_many(ctx, log, &ids).await;
+    }
+    let (kept, other): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.completed == wanted);
+    let (mut reply, pending) = if kept.is_empty() {
+        (String::new(), None)
+    } else {
+        delete_many(ctx, log, &kept.iter().map(|t| t.id).collect::<Vec<_>>()).await?
+    };
+    if !other.is_empty() {
+        let named: Vec<String> =
+            other.iter().map(|t| format!("#{} \u{201c}{}\u{201d}", t.id, t.title)).collect();
+        let (is, it) = if other.len() == 1 { ("is", "it") } else { ("are", "them") };
+        let note = format!("{} {is} not {state}, so I left {it} alone.", named.join(", "));
+        reply = if reply.is_empty() { note } else { format!("{reply} {note}") };
+    }
+    Ok((reply, pending))
+}
+
+/// "how many tasks do I have": the number, split into pending and completed when no state was
+/// asked for. Counted in the database, so it is right however long the list is.
+async fn count(ctx: &TurnContext<'_>, status: StatusFilter, query: Option<&str>) -> Result<String, ApiError> {
+    let total_of = |status: StatusFilter| async move {
+        let Ok(filter) = TaskFilter::new(status, query) else { return Ok::<_, ApiError>(None) };
+        let page = PageRequest::new(Some(1), None).expect("a valid page");
+        Ok(Some(store::list(ctx.db, ctx.owner, &filter, page).await?.total))
+    };
+    let matching = query.map(|q| format!(" matching \u{201c}{q}\u{201d}")).unwrap_or_default();
+    let tasks = |n: i64| if n == 1 { "task" } else { "tasks" };
+    let (Some(pending), Some(completed)) =
+        (total_of(StatusFilter::Pending).await?, total_of(StatusFilter::Completed).await?)
+    else {
+        return Ok("I can't count with those words; try \u{201c}how many tasks do I have\u{201d}.".into());
+    };
+    let all = pending + completed;
+    Ok(match status {
+        StatusFilter::All if all == 0 => format!("You have no tasks{matching}."),
+        StatusFilter::All => {
+            format!("You have {all} {}{matching}: {pending} pending and {completed} completed.", tasks(all))
+        }
+        StatusFilter::Pending => {
+            format!("You have {pending} pending {}{matching} (of {all}).", tasks(pending))
+        }
+        StatusFilter::Completed => {
+            format!("You have completed {completed} {}{matching} (of {all}).", tasks(completed))
+        }
+    })
 }
 
 /// When a title search compared only the newest tasks: which share of them, as in "looked at
