@@ -10,6 +10,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use xshell::cmd;
 
+use crate::clock;
 use crate::config::DeployConfig;
 use crate::context::Context;
 use crate::runner::Cmd;
@@ -184,8 +185,8 @@ impl Pod {
     /// seconds); `None` while it is not Ready.
     pub fn time_to_ready(&self) -> Option<std::time::Duration> {
         let ready = self.status.conditions.iter().find(|c| c.kind == "Ready" && c.status == "True")?;
-        let created = unix_seconds(self.metadata.creation_timestamp.as_deref()?)?;
-        let ready = unix_seconds(ready.last_transition_time.as_deref()?)?;
+        let created = clock::unix_seconds(self.metadata.creation_timestamp.as_deref()?)?;
+        let ready = clock::unix_seconds(ready.last_transition_time.as_deref()?)?;
         Some(std::time::Duration::from_secs(ready.checked_sub(created)?))
     }
 
@@ -341,30 +342,6 @@ impl Problem {
             _ => "see the events above",
         }
     }
-}
-
-/// Seconds since the Unix epoch of a Kubernetes timestamp (`2026-12-07T05:01:02Z`, RFC 3339 in
-/// UTC, as the API server writes them); `None` for any other form.
-pub fn unix_seconds(timestamp: &str) -> Option<u64> {
-    let (date, time) = timestamp.strip_suffix('Z')?.split_once('T')?;
-    let number = |text: &str| text.parse::<u64>().ok();
-    let mut date = date.splitn(3, '-').map(number);
-    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
-    let time = time.split('.').next()?;
-    let mut time = time.splitn(3, ':').map(number);
-    let (hour, minute, second) = (time.next()??, time.next()??, time.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm), with March as the year's first month
-    // so the leap day comes last.
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y / 400;
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// The release's pods (`kubectl get pods -l instance=RELEASE -o json`).
@@ -531,17 +508,6 @@ mod tests {
             r#"{"metadata": {"name": "p"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}"#,
         );
         assert_eq!(ready.problem(), None);
-    }
-
-    #[test]
-    fn kubernetes_timestamps_become_unix_seconds() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2000-03-01T00:00:00Z"), Some(951_868_800));
-        assert_eq!(unix_seconds("2026-12-07T05:01:02Z"), Some(1_796_619_662));
-        assert_eq!(unix_seconds("2024-02-29T23:59:59.123456Z"), Some(1_709_251_199));
-        assert_eq!(unix_seconds("2026-12-07T05:01:02+01:00"), None);
-        assert_eq!(unix_seconds("2026-13-07T05:01:02Z"), None);
-        assert_eq!(unix_seconds("yesterday"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub(crate) mod background;
 pub(crate) mod chart;
 pub(crate) mod cli;
+pub(crate) mod clock;
 pub(crate) mod commands;
 // What the integration tests use (the rest is crate-private, so the compiler reports dead code).
 pub mod config;

@@ -3,11 +3,12 @@
 //! written passes the redactor first.
 
 use std::io::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use camino::Utf8Path;
 
+use crate::clock;
 use crate::secret::Redactor;
 use crate::ui::fmt_duration;
 
@@ -43,7 +44,7 @@ pub fn append(
              (prompt, command line, output, duration). Secret values are shown as `<redacted>`.\n"
         ));
     }
-    text.push_str(&format!("\n## Run of {}\n", utc_now()));
+    text.push_str(&format!("\n## Run of {}\n", clock::utc_now()));
     for entry in entries {
         text.push_str(&format!("\n### {} ({})\n\n", entry.title, entry.effect));
         if !entry.prompt.is_empty() {
@@ -69,39 +70,10 @@ pub fn append(
     file.write_all(text.as_bytes()).with_context(|| format!("cannot write {path}"))
 }
 
-/// `2026-12-07 05:31 UTC`.
-pub fn utc_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    format_utc(secs)
-}
-
-fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::Secret;
-
-    #[test]
-    fn dates_are_utc_calendar_dates() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_utc(1_796_620_260), "2026-12-07 05:11 UTC");
-        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
-    }
 
     #[test]
     fn runs_are_appended_redacted() {
