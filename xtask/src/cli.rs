@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    ai_showcase, containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, secrets, status, test,
-    up, verify,
+    ai_showcase, containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, polish, secrets, status,
+    test, up, verify,
 };
 use crate::context::GlobalOpts;
 
@@ -39,6 +39,7 @@ pub enum Command {
     Secrets(secrets::Args),
     Deploy(deploy::Args),
     Demo(demo::Args),
+    Polish(polish::Args),
     Verify(verify::Args),
     Status(status::Args),
     Logs(logs::Args),

@@ -40,6 +40,7 @@ pub fn main() -> ExitCode {
             Command::Containerize(args) => commands::containerize::run(&cx, args),
             Command::Deploy(args) => commands::deploy::run(&cx, args),
             Command::Demo(args) => commands::demo::run(&cx, args),
+            Command::Polish(args) => commands::polish::run(&cx, args),
             Command::Doctor(args) => commands::doctor::run(&cx, args),
             Command::Down(args) => commands::down::run(&cx, args),
             Command::HelmGen(args) => commands::helm_gen::run(&cx, args),

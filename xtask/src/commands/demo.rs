@@ -5,12 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde_json::json;
 
 use super::ai_showcase::{self, AiShowcase};
 use super::doctor::{self, Target};
 use super::{deploy, up};
+use crate::clock;
 use crate::config::{BudgetKind, DeployConfig};
 use crate::context::Context;
 use crate::kube;
@@ -75,7 +76,7 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
 
     narrate(cx, 1, steps, "doctor", STORY_DOCTOR);
     let checked = Instant::now();
-    let examination = doctor::examine(cx, target);
+    let examination = doctor::examine(cx, target, env);
     let doctor_time = checked.elapsed();
     cx.ui.info(&examination.report);
     if !examination.problems.is_empty() {
@@ -111,6 +112,11 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
         rows.push(pod_start(cx, &config));
     }
     phase::summarize(cx, &rows, started.elapsed());
+    if !cx.runner.dry_run()
+        && let Err(err) = record(cx, &rows)
+    {
+        cx.ui.warn(&format!("{err:#}"));
+    }
     if let (Some("minikube"), Err(err)) = (failed, &run.result) {
         // What minikube said, without the pipeline's advice to resume (the demo goes on instead).
         let why: Vec<String> = err.chain().skip(1).map(|cause| cause.to_string()).collect();
@@ -247,6 +253,27 @@ fn pod_start(cx: &Context, config: &DeployConfig) -> Row {
         }
     }
     row
+}
+
+/// The file `polish`'s review report reads the demo's figures from.
+pub const RECORD_FILE: &str = "demo.json";
+
+/// What this demo measured, for the review report: `target/xtask/demo.json`.
+fn record(cx: &Context, rows: &[Row]) -> Result<()> {
+    let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    let record = json!({
+        "finished_at": clock::now_unix(),
+        "phases": rows.iter().map(|row| json!({
+            "phase": row.phase,
+            "status": format!("{:?}", row.status).to_lowercase(),
+            "duration_ms": millis(row.duration),
+            "budget_ms": row.budget.map(millis),
+            "note": row.note,
+        })).collect::<Vec<_>>(),
+    });
+    let path = cx.state_dir().join(RECORD_FILE);
+    std::fs::create_dir_all(cx.state_dir())?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&record)?).with_context(|| format!("cannot write {path}"))
 }
 
 fn finale(cx: &Context, config: &DeployConfig, env: &str) {

@@ -9,6 +9,7 @@ pub mod down;
 pub mod helm_gen;
 pub mod logs;
 pub mod minikube;
+pub mod polish;
 pub mod secrets;
 pub mod status;
 pub mod test;

@@ -14,6 +14,7 @@ use anyhow::Result;
 pub use fingerprint::Fingerprint;
 pub use pipeline::Pipeline;
 pub use report::{Row, Status, finish as summarize};
+pub use state::{Record, RecordStatus};
 
 use crate::config::BudgetKind;
 use crate::context::Context;
@@ -53,6 +54,11 @@ pub trait Plan {
     }
 
     fn run(self: Box<Self>, cx: &Context) -> Result<Outcome>;
+}
+
+/// What `phase`'s last run left in this project's state directory, if it ran here.
+pub fn last_record(cx: &Context, phase: &str) -> Option<Record> {
+    state::StateStore::new(cx.state_dir().join("phases")).get(phase)
 }
 
 /// The plan of a phase that has no inputs to fingerprint: it runs every time.
