@@ -28,7 +28,8 @@ sudo is used when it is not writable).
 EOF
 }
 
-# Pinned so every machine gets what CI tested; doctor's minimums are lower.
+# On Linux the release binaries are pinned, so every machine gets what CI tested (Homebrew on
+# macOS installs its current versions); doctor's minimums are lower.
 MINIKUBE_VERSION=v1.34.0
 HELM_VERSION=v3.17.3
 KUBECTL_VERSION=v1.31.9
@@ -49,6 +50,10 @@ done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+
+# Downloads go here; removed however the script ends.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 os=$(uname -s)
 case $(uname -m) in
@@ -137,7 +142,7 @@ install_plan() {
     Darwin/*) echo "brew install $tool" ;;
     Linux/engine)
       case $packages in
-        apt) echo "apt-get install -y podman" ;;
+        apt) echo "apt-get update && apt-get install -y podman" ;;
         dnf) echo "dnf install -y podman" ;;
         *) echo "install Docker or podman with your distribution's packages" ;;
       esac ;;
@@ -149,16 +154,16 @@ install_plan() {
 }
 
 install_tool() {
-  local tool=$1 work
+  local tool=$1
   case $os/$tool in
     */rust)
-      local rustup
-      rustup=$(mktemp)
-      download https://sh.rustup.rs "$rustup"
-      sh "$rustup" -y
-      rm -f "$rustup"
-      # shellcheck disable=SC1091 # written by rustup just now
-      [[ -f $HOME/.cargo/env ]] && source "$HOME/.cargo/env"
+      download https://sh.rustup.rs "$work/rustup-init.sh"
+      sh "$work/rustup-init.sh" -y
+      local cargo_env="${CARGO_HOME:-$HOME/.cargo}/env"
+      if [[ -f $cargo_env ]]; then
+        # shellcheck disable=SC1090 # written by rustup just now
+        source "$cargo_env"
+      fi
       ;;
     Darwin/*)
       have brew || fail "Homebrew is needed to install $tool on macOS: see https://brew.sh"
@@ -166,32 +171,26 @@ install_tool() {
       ;;
     Linux/engine)
       case $(linux_packages) in
-        apt) as_root apt-get install -y podman ;;
+        apt) as_root apt-get update && as_root apt-get install -y podman ;;
         dnf) as_root dnf install -y podman ;;
         *) fail "no apt-get or dnf here: install Docker or podman with your distribution's packages" ;;
       esac
       ;;
     Linux/minikube)
-      work=$(mktemp -d)
       local url="https://storage.googleapis.com/minikube/releases/$MINIKUBE_VERSION/minikube-linux-$arch"
       download_verified "$url" "$url.sha256" "$work/minikube"
       install_binary "$work/minikube" minikube
-      rm -rf "$work"
       ;;
     Linux/kubectl)
-      work=$(mktemp -d)
       local url="https://dl.k8s.io/release/$KUBECTL_VERSION/bin/linux/$arch/kubectl"
       download_verified "$url" "$url.sha256" "$work/kubectl"
       install_binary "$work/kubectl" kubectl
-      rm -rf "$work"
       ;;
     Linux/helm)
-      work=$(mktemp -d)
       local url="https://get.helm.sh/helm-$HELM_VERSION-linux-$arch.tar.gz"
       download_verified "$url" "$url.sha256sum" "$work/helm.tar.gz"
       tar -xzf "$work/helm.tar.gz" -C "$work"
       install_binary "$work/linux-$arch/helm" helm
-      rm -rf "$work"
       ;;
     *) fail "cannot install $tool on $os automatically: $(install_plan "$tool")" ;;
   esac
@@ -241,7 +240,8 @@ if $check_only; then
 fi
 
 declined=()
-for tool in "${missing_tools[@]}"; do
+# ${a[@]+"${a[@]}"}: an empty array is an unbound variable to `set -u` in bash < 4.4 (macOS's 3.2).
+for tool in ${missing_tools[@]+"${missing_tools[@]}"}; do
   say ""
   say "$tool: $(install_plan "$tool")"
   if consent "install $tool now?"; then
@@ -263,7 +263,7 @@ ask_setting() {
     read -r -p "  $prompt (empty to skip): " value
   fi
   [[ -n $value ]] || return 0
-  if [[ $value == *"'"* || $value == *$'\n'* ]]; then
+  if [[ $value == *"'"* ]]; then
     say "  not stored: the value holds a quote; edit .env yourself"
     return
   fi
@@ -282,7 +282,7 @@ else
   cp deploy/.env.example .env
   chmod 600 .env
   say ".env created from deploy/.env.example (readable only by you; never committed)"
-  ask_setting DATABASE_URL "Postgres URL, e.g. Neon's postgres://…?sslmode=require" no
+  ask_setting DATABASE_URL "Postgres URL, e.g. Neon's postgres://…?sslmode=require (it holds a password)" yes
   ask_setting LLM_API_KEY "an OpenAI-compatible API key for the chat agent" yes
 fi
 

@@ -193,7 +193,7 @@ fn fakes_target_cluster_needs_no_minikube_but_a_kube_context_that_answers() {
     let run = world.xtask(&["doctor", "--target", "cluster"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stdout.contains("the current kube context's API server does not answer: The connection to the server 127.0.0.1:6443 was refused"),
+        run.stdout.contains("the API server of the current kube context does not answer: The connection to the server 127.0.0.1:6443 was refused"),
         "{}",
         run.stdout
     );

@@ -95,9 +95,10 @@ pub struct Examination {
     pub problems: Vec<Problem>,
 }
 
-/// Gathers and renders doctor's report for `target` without failing on its problems.
-pub fn examine(cx: &Context, target: Target) -> Examination {
-    let mut report = gather(cx, target);
+/// Gathers and renders doctor's report for `target` and the deploy environment `env` (its kube
+/// context and host name) without failing on its problems.
+pub fn examine(cx: &Context, target: Target, env: &str) -> Examination {
+    let mut report = gather(cx, target, env);
     Examination { report: render(cx, &report), problems: std::mem::take(&mut report.problems) }
 }
 
@@ -121,6 +122,8 @@ struct Report {
     tools: Vec<ToolStatus>,
     engines: Vec<Probe>,
     cluster: Cluster,
+    /// `kube context `C``, or `the current kube context` when the environment names none.
+    kube_context: String,
     /// For target `cluster`: whether the kube context's API server answers (`Err`: why not).
     api_server: Option<Result<(), String>>,
     /// Addresses `todo.local` resolves to (empty: it does not).
@@ -140,7 +143,7 @@ struct EnvFile {
 }
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
-    let report = gather(cx, args.target);
+    let report = gather(cx, args.target, args.target.environment());
     if cx.opts.json {
         cx.ui.print(&serde_json::to_string_pretty(&to_json(&report))?);
     } else {
@@ -163,8 +166,8 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
     Err(AlreadyReported.into())
 }
 
-fn gather(cx: &Context, target: Target) -> Report {
-    let (config, config_error) = match DeployConfig::load_env(&cx.root, Some(target.environment())) {
+fn gather(cx: &Context, target: Target, env: &str) -> Report {
+    let (config, config_error) = match DeployConfig::load_env(&cx.root, Some(env)) {
         Ok((config, _)) => (Some(config), None),
         Err(err) => (None, Some(format!("{err:#}"))),
     };
@@ -225,6 +228,10 @@ fn gather(cx: &Context, target: Target) -> Report {
         tools,
         engines,
         cluster,
+        kube_context: match config.as_ref().and_then(|config| config.cluster.context.clone()) {
+            Some(context) => format!("kube context `{context}`"),
+            None => "the current kube context".to_owned(),
+        },
         api_server,
         host,
         env_file,
@@ -310,7 +317,7 @@ fn diagnose(report: &mut Report) {
 
     if let Some(Err(why)) = &report.api_server {
         report.problems.push(Problem {
-            what: format!("the current kube context's API server does not answer: {why}"),
+            what: format!("the API server of {} does not answer: {why}", report.kube_context),
             fix: "check `kubectl config current-context` names the cluster you mean and that it runs; \
                   `kubectl get --raw /readyz` shows the same"
                 .into(),
