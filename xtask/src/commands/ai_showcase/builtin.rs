@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use xshell::cmd;
 
 use super::llm::{self, LlmSettings};
+use crate::base64;
 use crate::context::Context;
 use crate::helm;
 use crate::kube::{Event, Pod, Problem, Target};
@@ -225,33 +226,11 @@ pub fn register_cluster_secrets(cx: &Context, target: &Target) {
     for secret in secrets {
         let Some(data) = secret["data"].as_object() else { continue };
         for value in data.values().filter_map(Value::as_str) {
-            if let Some(bytes) = base64_decode(value) {
+            if let Some(bytes) = base64::decode(value) {
                 cx.ui.redactor().register(&Secret::new(String::from_utf8_lossy(&bytes).into_owned()));
             }
         }
     }
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        buffer = (buffer << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// The known failure patterns, most fundamental first; the same cause on several pods is one
@@ -631,12 +610,5 @@ mod tests {
         assert!(found[0].cause.starts_with("CrashLoopBackOff: its command cannot start (exit code 128)"));
         assert!(found[0].cause.contains("/app/server"));
         assert!(found[0].fix.contains("ENTRYPOINT"), "{:?}", found[0]);
-    }
-
-    #[test]
-    fn secret_values_decode_from_base64() {
-        assert_eq!(base64_decode("Y2FuYXJ5LXZhbHVl").unwrap(), b"canary-value");
-        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
-        assert_eq!(base64_decode("not base64!"), None);
     }
 }
