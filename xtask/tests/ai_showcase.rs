@@ -318,3 +318,82 @@ fn fakes_transcripts_go_where_asked_and_a_dry_run_writes_none() {
 fn base64(text: &str) -> String {
     xtask::base64::encode(text.as_bytes())
 }
+
+/// A world where the built-in assistant reads `pods` (a `kubectl get pods,deploy,rs,events` list)
+/// in namespace todo, no Secret, no ingress, no release.
+fn builtin_world(items: &str) -> World {
+    let mut world = world();
+    world
+        .file(".env", &format!("JWT_SECRET={JWT_CANARY}\n"))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events"],
+            Reply::ok(&format!(r#"{{"kind": "List", "items": [{items}]}}"#)),
+        )
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "secrets"],
+            Reply::ok(r#"{"items": []}"#),
+        )
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "ingresses"],
+            Reply::ok(r#"{"items": []}"#),
+        )
+        .on("helm", &["status", "todo"], Reply::fail(1, "Error: release: not found\n"));
+    world
+}
+
+#[test]
+fn fakes_last_logs_ask_for_the_previous_run_only_of_a_container_that_restarted() {
+    // The api never restarted and is not ready; its sidecar restarted twice. The api's logs are
+    // its current run's: `--previous` would find no previous container and print nothing.
+    let pod = r#"{"kind": "Pod", "metadata": {"name": "todo-api-1"},
+        "spec": {"containers": [{"name": "api", "image": "todo-api:1"}, {"name": "sidecar", "image": "s"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+          "containerStatuses": [
+            {"name": "api", "ready": false, "restartCount": 0, "state": {"running": {}}},
+            {"name": "sidecar", "ready": true, "restartCount": 2, "state": {"running": {}}}]}}"#;
+    let mut world = builtin_world(pod);
+    world
+        .on(
+            "kubectl",
+            &[
+                "--context",
+                "todo",
+                "--namespace",
+                "todo",
+                "logs",
+                "todo-api-1",
+                "--container",
+                "api",
+                "--previous",
+            ],
+            Reply::fail(
+                1,
+                "Error from server (BadRequest): previous terminated container \"api\" not found\n",
+            ),
+        )
+        .on(
+            "kubectl",
+            &[
+                "--context",
+                "todo",
+                "--namespace",
+                "todo",
+                "logs",
+                "todo-api-1",
+                "--container",
+                "api",
+                "--tail",
+            ],
+            Reply::ok("waiting for the database at db:5432\n"),
+        );
+    let run = world.xtask(&["ai-showcase", "--builtin"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("last log lines of todo-api-1 (container api):"), "{}", run.stderr);
+    assert!(run.stderr.contains("│ waiting for the database at db:5432"), "{}", run.stderr);
+    let logs: Vec<_> = world.calls().into_iter().filter(|c| c.argv.contains(&"logs".to_owned())).collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(!logs[0].argv.contains(&"--previous".to_owned()), "{}", logs[0].line());
+}

@@ -74,20 +74,17 @@ pub fn detect(
         }
         return Err(Skip {
             reason: format!("does not answer: {problem}"),
-            hint: format!("check `{} {}` by hand", tool.tool().program(), version_args(tool)),
+            hint: format!(
+                "check `{} {}` by hand",
+                tool.tool().program(),
+                tool.tool().version_args().join(" ")
+            ),
         });
     }
     match tool {
         AiTool::Gordon => Ok(Ready::Gordon),
         AiTool::KubectlAi => kubectl_ai(options, app_llm).map(Ready::KubectlAi),
         AiTool::Kagent => kagent_in_cluster(cx, target, options).map(|()| Ready::Kagent),
-    }
-}
-
-fn version_args(tool: AiTool) -> &'static str {
-    match tool {
-        AiTool::Gordon => "ai version",
-        _ => "version",
     }
 }
 

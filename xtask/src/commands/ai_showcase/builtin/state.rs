@@ -10,7 +10,7 @@ use super::rules::Finding;
 use crate::base64;
 use crate::context::Context;
 use crate::helm;
-use crate::kube::{Event, Pod, Target};
+use crate::kube::{self, Event, Pod, Target};
 use crate::runner::Cmd;
 use crate::secret::Secret;
 
@@ -81,19 +81,11 @@ pub fn collect(cx: &Context, target: &Target) -> Result<State> {
         }
     }
     state.events.sort_by(|a, b| a.when().cmp(&b.when()));
-    let scope = &target.kubectl_args();
     for pod in state.pods.iter().filter(|pod| !pod.terminating()) {
         let Some(problem) = pod.problem() else { continue };
         let Some(container) = problem.container.as_ref().filter(|_| problem.wants_logs()) else { continue };
-        let previous = if pod.restarts() > 0 { vec!["--previous".to_owned()] } else { Vec::new() };
-        let name = &pod.metadata.name;
-        let logs =
-            cmd!(cx.sh, "kubectl {scope...} logs {name} --container {container} {previous...} --tail 20");
-        if let Ok(output) = cx.output(Cmd::from(logs).read_only().quiet().allow_failure())
-            && output.success()
-            && !output.stdout.trim().is_empty()
-        {
-            state.logs.push((name.clone(), container.clone(), output.stdout.trim_end().to_owned()));
+        if let Some(text) = kube::last_logs(cx, target, pod, container, 20) {
+            state.logs.push((pod.metadata.name.clone(), container.clone(), text));
         }
     }
     Ok(state)
