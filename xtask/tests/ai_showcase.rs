@@ -9,6 +9,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::model::ScriptedModel;
 use support::{Reply, Run, World};
 
 const KEY_CANARY: &str = "canary-llm-key-3f9a8b7c6d5e4f30";
@@ -244,55 +245,104 @@ fn fakes_a_hanging_tool_is_stopped_at_its_timeout() {
 #[test]
 fn fakes_transcripts_hold_no_secret_value() {
     let mut world = world();
+    // What `kubectl get secret -o yaml` shows a tool: the values in base64. The event carries
+    // secrets in both forms, and goes to the model.
+    let (key64, jwt64, cluster64) = (base64(KEY_CANARY), base64(JWT_CANARY), base64(CLUSTER_CANARY));
     let pods = format!(
         r#"{{"kind": "List", "items": [
           {{"kind": "Pod", "metadata": {{"name": "todo-api-1"}}, "spec": {{"containers": [{{"name": "api", "image": "todo-api:1"}}]}},
             "status": {{"containerStatuses": [{{"name": "api", "state": {{"waiting": {{"reason": "CreateContainerConfigError",
               "message": "couldn't find key LLM_API_KEY in Secret todo/todo-secrets"}}}}}}]}}}},
-          {{"kind": "Event", "type": "Warning", "reason": "Failed", "message": "connecting with {CLUSTER_CANARY} failed",
+          {{"kind": "Event", "type": "Warning", "reason": "Failed",
+            "message": "connecting with {CLUSTER_CANARY} failed; config {cluster64} {jwt64} {key64}",
             "involvedObject": {{"kind": "Pod", "name": "todo-api-1"}}}}]}}"#
     );
     let secrets = format!(
-        r#"{{"items": [{{"metadata": {{"name": "todo-secrets"}}, "data": {{"DB": "{}"}}}}]}}"#,
-        base64(CLUSTER_CANARY)
+        r#"{{"items": [{{"metadata": {{"name": "todo-secrets"}}, "data": {{"DB": "{cluster64}"}}}}]}}"#
     );
+    let model =
+        ScriptedModel::start(|_, _| serde_json::json!({"role": "assistant", "content": "SCRIPTED SUMMARY"}));
     world
-        .file(".env", &format!("JWT_SECRET={JWT_CANARY}\nLLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL=http://127.0.0.1:9/v1\nLLM_MODEL=tiny\n"))
+        .file(
+            ".env",
+            &format!(
+                "JWT_SECRET={JWT_CANARY}\nLLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL={}\nLLM_MODEL=tiny\n",
+                model.url
+            ),
+        )
         .record_env("OPENAI_API_KEY")
         .record_env("OPENAI_ENDPOINT")
         // Tools that print what they should not: xtask must not pass it on.
-        .on("kubectl-ai", &["--quiet"], Reply::ok(&format!("my key is {KEY_CANARY}\n")))
-        .on("docker", &["ai", "Review*"], Reply::ok(&format!("found JWT_SECRET={JWT_CANARY} in the build context\n")))
-        .on("kagent", &["invoke"], Reply::ok(&format!("secret todo-secrets holds {CLUSTER_CANARY}\n")))
-        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events"], Reply::ok(&pods))
+        .on(
+            "kubectl-ai",
+            &["--quiet"],
+            Reply::ok(&format!("my key is {KEY_CANARY}\ndata:\n  LLM_API_KEY: {key64}\n")),
+        )
+        .on(
+            "docker",
+            &["ai", "Review*"],
+            Reply::ok(&format!(
+                "found JWT_SECRET={JWT_CANARY} in the build context, {jwt64} in a manifest\n"
+            )),
+        )
+        .on(
+            "kagent",
+            &["invoke"],
+            Reply::ok(&format!("secret todo-secrets holds {CLUSTER_CANARY}\n  DB: {cluster64}\n")),
+        )
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events"],
+            Reply::ok(&pods),
+        )
         .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "secrets"], Reply::ok(&secrets))
-        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "ingresses"], Reply::ok(r#"{"items": []}"#))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "ingresses"],
+            Reply::ok(r#"{"items": []}"#),
+        )
         .on("helm", &["status", "todo"], Reply::fail(1, "Error: release: not found\n"));
-    // Everything: the three tools, then the built-in assistant (its model unreachable on port 9).
-    let run = world.xtask(&["ai-showcase", "--keep-going"]);
+    // Everything: the three tools, then the built-in assistant and its model.
+    let run = world.xtask(&["ai-showcase"]);
     assert!(run.success(), "{}", run.all());
     let text = transcripts(&world);
-    for canary in [KEY_CANARY, JWT_CANARY, CLUSTER_CANARY] {
-        assert!(!text.contains(canary), "a transcript holds a secret:\n{text}");
-        assert!(!run.all().contains(canary), "the output holds a secret:\n{}", run.all());
-        assert!(!world.calls().iter().any(|c| c.line().contains(canary)), "a command line holds a secret");
-    }
-    assert!(text.contains("my key is <redacted>"), "{text}");
-    assert!(text.contains("found JWT_SECRET=<redacted>"), "{text}");
+    let bodies = model.bodies();
+    assert_eq!(bodies.len(), 1, "the built-in assistant asked the model once");
     assert!(
-        text.contains("secret todo-secrets holds <redacted>"),
+        bodies[0].contains("connecting with <redacted> failed; config <redacted> <redacted> <redacted>"),
+        "{}",
+        bodies[0]
+    );
+    for canary in [KEY_CANARY, JWT_CANARY, CLUSTER_CANARY] {
+        for form in [canary.to_owned(), base64(canary)] {
+            assert!(!text.contains(&form), "a transcript holds {canary} (as {form}):\n{text}");
+            assert!(!run.all().contains(&form), "the output holds {canary} (as {form}):\n{}", run.all());
+            assert!(!world.calls().iter().any(|c| c.line().contains(&form)), "a command line holds {canary}");
+            assert!(!bodies[0].contains(&form), "the model was sent {canary} (as {form}):\n{}", bodies[0]);
+        }
+    }
+    assert!(text.contains("my key is <redacted>\ndata:\n  LLM_API_KEY: <redacted>"), "{text}");
+    assert!(
+        text.contains("found JWT_SECRET=<redacted> in the build context, <redacted> in a manifest"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secret todo-secrets holds <redacted>\n  DB: <redacted>"),
         "the cluster Secret's values too:\n{text}"
     );
     assert!(text.contains("missing Secret key: pod/todo-api-1"), "{text}");
+    assert!(text.contains("SCRIPTED SUMMARY"), "{text}");
     // kubectl-ai used the app's endpoint: its key in its environment, never in argv.
     let call = world.calls().into_iter().find(|c| c.tool == "kubectl-ai" && c.argv[0] == "--quiet").unwrap();
     assert_eq!(call.env["OPENAI_API_KEY"].as_deref(), Some(KEY_CANARY));
-    assert_eq!(call.env["OPENAI_ENDPOINT"].as_deref(), Some("http://127.0.0.1:9/v1"));
+    assert_eq!(call.env["OPENAI_ENDPOINT"].as_deref(), Some(model.url.as_str()));
     assert_eq!(&call.argv[..5], ["--quiet", "--llm-provider", "openai", "--model", "tiny"]);
     let command = world.read("docs/ai-devops/kubectl-ai.md");
     assert!(
-        command
-            .contains("Command: `OPENAI_ENDPOINT=http://127.0.0.1:9/v1 OPENAI_API_KEY=<redacted> kubectl-ai"),
+        command.contains(&format!(
+            "Command: `OPENAI_ENDPOINT={} OPENAI_API_KEY=<redacted> kubectl-ai",
+            model.url
+        )),
         "{command}"
     );
 }

@@ -13,12 +13,13 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 use xshell::cmd;
 
+use crate::base64;
 use crate::config::DeployConfig;
 use crate::context::Context;
 use crate::env_file::{self, EnvFile};
 use crate::http::{self, Endpoint, Request};
 use crate::runner::Cmd;
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
@@ -62,21 +63,29 @@ pub fn load(cx: &Context, config: &DeployConfig) -> Result<Option<LlmSettings>> 
 }
 
 /// Every value that must not be shown: the keys the pods read from the Secret, anything in .env
-/// named like a secret, and the AI tools' keys in xtask's environment.
+/// named like a secret, and the AI tools' keys in xtask's environment. Each in its base64 form
+/// too: `kubectl get secret -o yaml`, which kubectl-ai and kagent run, prints a Secret's values
+/// so.
 fn register_secrets(cx: &Context, config: &DeployConfig, file: &EnvFile) {
     let redactor = cx.ui.redactor();
     let secret_keys: Vec<&str> =
         config.services.values().flat_map(|s| s.secret_env.iter().map(|k| k.0.as_str())).collect();
     for entry in &file.entries {
         if secret_keys.contains(&entry.key.as_str()) || looks_secret(&entry.key) {
-            redactor.register(&entry.value);
+            register_with_base64(redactor, &entry.value);
         }
     }
     for key in KEY_VARIABLES {
         if let Ok(value) = std::env::var(key) {
-            redactor.register(&Secret::new(value));
+            register_with_base64(redactor, &Secret::new(value));
         }
     }
+}
+
+/// `secret` and its base64 form, as a Secret's `data` holds it.
+fn register_with_base64(redactor: &Redactor, secret: &Secret) {
+    redactor.register(secret);
+    redactor.register(&Secret::new(base64::encode(secret.expose().as_bytes())));
 }
 
 fn looks_secret(key: &str) -> bool {

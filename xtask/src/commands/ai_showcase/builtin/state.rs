@@ -91,13 +91,16 @@ pub fn collect(cx: &Context, target: &Target) -> Result<State> {
     Ok(state)
 }
 
-/// Registers every value of the namespace's Secrets with the redactor. Best effort: without the
-/// right to read Secrets there is nothing of theirs to show either.
+/// Registers every value of the namespace's Secrets with the redactor, in base64 as `data` holds
+/// it and decoded. Best effort: without the right to read Secrets there is nothing of theirs to
+/// show either.
 pub fn register_cluster_secrets(cx: &Context, target: &Target) {
     let Ok(secrets) = get_list(cx, target, "secrets") else { return };
     for secret in secrets {
         let Some(data) = secret["data"].as_object() else { continue };
         for value in data.values().filter_map(Value::as_str) {
+            // As stored (what `kubectl get secret -o yaml` prints), and decoded.
+            cx.ui.redactor().register(&Secret::new(value.trim()));
             if let Some(bytes) = base64::decode(value) {
                 cx.ui.redactor().register(&Secret::new(String::from_utf8_lossy(&bytes).into_owned()));
             }
