@@ -447,3 +447,44 @@ fn fakes_last_logs_ask_for_the_previous_run_only_of_a_container_that_restarted()
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert!(!logs[0].argv.contains(&"--previous".to_owned()), "{}", logs[0].line());
 }
+
+#[test]
+fn fakes_a_rejected_key_or_an_unknown_model_is_named_with_the_providers_words() {
+    // http:// (xtask's own client): the scripted provider answers 401.
+    let model = ScriptedModel::failing(
+        401,
+        serde_json::json!({"error": {"message": "Incorrect API key provided: sk-…f30", "type": "invalid_request_error"}}),
+    );
+    let mut world = builtin_world("");
+    world.file(".env", &format!("LLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL={}\nLLM_MODEL=tiny\n", model.url));
+    let run = world.xtask(&["ai-showcase", "--builtin"]);
+    assert!(!run.success(), "the model's failure is the built-in assistant's: {}", run.all());
+    let expected = format!(
+        "(the model could not be asked: LLM_API_KEY rejected by LLM_BASE_URL {} (HTTP 401: Incorrect API key provided: sk-…f30)",
+        model.url
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(!run.all().contains("install curl"), "{}", run.all());
+    assert_eq!(model.requests().len(), 1);
+
+    // https:// (through curl): the provider answers 404 for the model.
+    world
+        .file(
+            ".env",
+            &format!("LLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL=https://llm.example/v1\nLLM_MODEL=tiny\n"),
+        )
+        .install("curl")
+        .on("curl", &[], Reply::ok("{\"error\": {\"message\": \"The model `tiny` does not exist\"}}\n404"));
+    let run = world.xtask(&["ai-showcase", "--builtin", "--keep-going"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "LLM_MODEL `tiny` unknown at LLM_BASE_URL https://llm.example/v1 (HTTP 404: The model `tiny` does not exist)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("install curl"), "{}", run.all());
+    let curl = world.calls().into_iter().find(|c| c.tool == "curl").unwrap();
+    assert!(!curl.line().contains(KEY_CANARY) && !curl.line().contains("llm.example"), "{}", curl.line());
+}
