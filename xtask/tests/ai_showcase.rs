@@ -57,7 +57,8 @@ fn world() -> World {
             &["--context", "todo", "get", "agents.kagent.dev", "k8s-agent"],
             Reply::ok("agent.kagent.dev/k8s-agent\n"),
         )
-        .on("kagent", &["invoke"], Reply::ok("k8s-agent: namespace todo is healthy.\n"));
+        .on("kagent", &["invoke"], Reply::ok("k8s-agent: namespace todo is healthy.\n"))
+        .on("kubectl", &["config", "current-context"], Reply::ok("todo\n"));
     world
 }
 
@@ -487,4 +488,47 @@ fn fakes_a_rejected_key_or_an_unknown_model_is_named_with_the_providers_words() 
     assert!(!run.all().contains("install curl"), "{}", run.all());
     let curl = world.calls().into_iter().find(|c| c.tool == "curl").unwrap();
     assert!(!curl.line().contains(KEY_CANARY) && !curl.line().contains("llm.example"), "{}", curl.line());
+}
+
+#[test]
+fn fakes_kubectl_ai_and_kagent_are_skipped_when_the_current_context_is_not_the_environments() {
+    // The environment (minikube) pins context `todo`; kubectl-ai and kagent would ask `prod`.
+    let mut world = world();
+    world.env("GEMINI_API_KEY", KEY_CANARY).on(
+        "kubectl",
+        &["config", "current-context"],
+        Reply::ok("prod\n"),
+    );
+    let run = world.xtask(&["ai-showcase", "--tool", "kubectl-ai", "--tool", "kagent"]);
+    assert!(run.success(), "{}", run.all());
+    let out = run.stderr;
+    for tool in ["kubectl-ai", "kagent"] {
+        assert!(
+            out.contains(&format!(
+                "{tool} skipped: the current kube context is `prod`, not the environment's `todo`, and this tool asks the current one"
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        out.matches("to enable it: `kubectl config use-context todo`, then run it again").count(),
+        2,
+        "{out}"
+    );
+    assert!(asked(&world).is_empty(), "nothing asked about the wrong cluster: {:?}", asked(&world));
+    assert!(out.contains("ran 0, skipped 5, failed 0"), "{out}");
+
+    // No current context at all: the same.
+    world.on(
+        "kubectl",
+        &["config", "current-context"],
+        Reply::fail(1, "error: current-context is not set\n"),
+    );
+    let run = world.xtask(&["ai-showcase", "--tool", "kagent"]);
+    assert!(
+        run.stderr.contains("kagent skipped: no current kube context, not the environment's `todo`"),
+        "{}",
+        run.stderr
+    );
+    assert!(asked(&world).is_empty());
 }

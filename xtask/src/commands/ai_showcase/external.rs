@@ -83,9 +83,40 @@ pub fn detect(
     }
     match tool {
         AiTool::Gordon => Ok(Ready::Gordon),
-        AiTool::KubectlAi => kubectl_ai(options, app_llm).map(Ready::KubectlAi),
+        AiTool::KubectlAi => {
+            let how = kubectl_ai(options, app_llm)?;
+            same_context(cx, target)?;
+            Ok(Ready::KubectlAi(how))
+        }
         AiTool::Kagent => kagent_in_cluster(cx, target, options).map(|()| Ready::Kagent),
     }
+}
+
+/// kubectl-ai and kagent work on the current kube context, while detection and the Secrets read
+/// for redaction use the environment's. When the environment pins a context and the current one
+/// is another, they would answer about another cluster, whose Secret values were never learnt:
+/// skipped, saying how to switch.
+fn same_context(cx: &Context, target: &Target) -> Result<(), Skip> {
+    let Some(wanted) = &target.context else { return Ok(()) };
+    let query = cmd!(cx.sh, "kubectl config current-context");
+    let current = cx
+        .output(Cmd::from(query).read_only().quiet().allow_failure().timeout(Duration::from_secs(20)))
+        .ok()
+        .filter(|output| output.success())
+        .map(|output| output.stdout.trim().to_owned())
+        .unwrap_or_default();
+    if &current == wanted {
+        return Ok(());
+    }
+    let current = if current.is_empty() {
+        "no current kube context".to_owned()
+    } else {
+        format!("the current kube context is `{current}`")
+    };
+    Err(Skip {
+        reason: format!("{current}, not the environment's `{wanted}`, and this tool asks the current one"),
+        hint: format!("`kubectl config use-context {wanted}`, then run it again"),
+    })
 }
 
 /// What Gordon says when Docker Desktop is not signed in.
@@ -160,9 +191,11 @@ fn kagent_in_cluster(cx: &Context, target: &Target, options: &Options) -> Result
         .output(Cmd::from(query).read_only().quiet().allow_failure().timeout(Duration::from_secs(20)))
         .is_ok_and(|output| output.success() && output.stdout.contains("k8s-agent"));
     if found {
-        return Ok(());
+        return same_context(cx, target);
     }
     if options.install_kagent {
+        // `kagent install` installs into the current context.
+        same_context(cx, target)?;
         let install = cmd!(cx.sh, "kagent install --profile minimal");
         let installed =
             cx.run(Cmd::from(install).timeout(Duration::from_secs(15 * 60)).hint(
