@@ -532,3 +532,25 @@ fn fakes_kubectl_ai_and_kagent_are_skipped_when_the_current_context_is_not_the_e
     );
     assert!(asked(&world).is_empty());
 }
+
+#[test]
+fn fakes_kubectl_ai_trace_is_redacted_and_private_after_each_run() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut world = world();
+    let trace = "target/xtask/ai-showcase/kubectl-ai-trace.txt";
+    // What kubectl-ai wrote there: the Secret it read, and the key it was given.
+    world.env("GEMINI_API_KEY", KEY_CANARY).file(
+        trace,
+        &format!(
+            "tool: kubectl get secret -o yaml\n  KEY: {}\nrequest: key {KEY_CANARY}\n",
+            base64(KEY_CANARY)
+        ),
+    );
+    let path = world.root.join(trace);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = world.xtask(&["ai-showcase", "--tool", "kubectl-ai"]);
+    assert!(run.success(), "{}", run.all());
+    let text = world.read(trace);
+    assert_eq!(text, "tool: kubectl get secret -o yaml\n  KEY: <redacted>\nrequest: key <redacted>\n");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}

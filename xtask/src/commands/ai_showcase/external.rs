@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use camino::Utf8PathBuf;
 use xshell::cmd;
 
 use super::Options;
@@ -238,9 +239,8 @@ pub fn command(cx: &Context, ready: &Ready, prompt: &Prompt, text: &str, options
             if let Some(model) = &how.model {
                 args.extend(["--model".into(), model.clone()]);
             }
-            // Its trace holds cluster data: into target/, not /tmp.
-            let trace = cx.state_dir().join("ai-showcase/kubectl-ai-trace.txt");
-            args.extend(["--trace-path".into(), trace.to_string()]);
+            // Its trace holds cluster data: into target/, not /tmp, and redacted after each run.
+            args.extend(["--trace-path".into(), trace_path(cx).to_string()]);
             if prompt.effect == Effect::Mutating && options.allow_mutations {
                 // Non-interactive: nobody can answer its confirmation question.
                 args.push("--skip-permissions".into());
@@ -255,6 +255,26 @@ pub fn command(cx: &Context, ready: &Ready, prompt: &Prompt, text: &str, options
         }
         Ready::Kagent => Cmd::from(cmd!(cx.sh, "kagent invoke --agent k8s-agent --task {text}")),
     }
+}
+
+fn trace_path(cx: &Context) -> Utf8PathBuf {
+    cx.state_dir().join("ai-showcase/kubectl-ai-trace.txt")
+}
+
+/// kubectl-ai's trace holds what it read from the cluster and what it sent its model, secrets
+/// included: rewritten through the redactor after each prompt, and readable by the user only.
+pub fn redact_trace(cx: &Context) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let path = trace_path(cx);
+    let Ok(raw) = std::fs::read(&path) else { return Ok(()) };
+    let redacted = cx.ui.redactor().redact(&String::from_utf8_lossy(&raw));
+    let write = || -> std::io::Result<()> {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let mut file = std::fs::OpenOptions::new().write(true).truncate(true).mode(0o600).open(&path)?;
+        file.write_all(redacted.as_bytes())
+    };
+    write().map_err(|err| anyhow::anyhow!("cannot redact kubectl-ai's trace {path}: {err}"))
 }
 
 /// The tool's name in messages, e.g. `kubectl-ai`; Gordon is `docker ai`.
