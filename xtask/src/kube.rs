@@ -115,6 +115,24 @@ pub struct ContainerSpec {
     /// `{"requests": {"memory": "256Mi"}, "limits": {...}}`, as written in the pod spec.
     #[serde(default)]
     pub resources: serde_json::Value,
+    /// The probes as written in the pod spec (`{"httpGet": {"path": "/healthz", "port": 8080}}`).
+    #[serde(default, rename = "livenessProbe")]
+    pub liveness_probe: serde_json::Value,
+    #[serde(default, rename = "readinessProbe")]
+    pub readiness_probe: serde_json::Value,
+    #[serde(default, rename = "startupProbe")]
+    pub startup_probe: serde_json::Value,
+}
+
+impl ContainerSpec {
+    /// The probe of `kind`: liveness, readiness or startup.
+    pub fn probe(&self, kind: &str) -> &serde_json::Value {
+        match kind {
+            "liveness" => &self.liveness_probe,
+            "startup" => &self.startup_probe,
+            _ => &self.readiness_probe,
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]
