@@ -115,6 +115,24 @@ pub struct ContainerSpec {
     /// `{"requests": {"memory": "256Mi"}, "limits": {...}}`, as written in the pod spec.
     #[serde(default)]
     pub resources: serde_json::Value,
+    /// The probes as written in the pod spec (`{"httpGet": {"path": "/healthz", "port": 8080}}`).
+    #[serde(default, rename = "livenessProbe")]
+    pub liveness_probe: serde_json::Value,
+    #[serde(default, rename = "readinessProbe")]
+    pub readiness_probe: serde_json::Value,
+    #[serde(default, rename = "startupProbe")]
+    pub startup_probe: serde_json::Value,
+}
+
+impl ContainerSpec {
+    /// The probe of `kind`: liveness, readiness or startup.
+    pub fn probe(&self, kind: &str) -> &serde_json::Value {
+        match kind {
+            "liveness" => &self.liveness_probe,
+            "startup" => &self.startup_probe,
+            _ => &self.readiness_probe,
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]
@@ -388,6 +406,30 @@ impl Event {
     }
 }
 
+/// The last `tail` lines `container` of `pod` printed. A container that restarted is asked for its
+/// previous run's (a crash loop's useful output: the current run may not have printed anything
+/// yet), one that never did for its current run's: `--previous` is decided per container, since
+/// another container of the pod restarting says nothing about this one. `None` when it printed
+/// nothing, or kubectl could not say.
+pub fn last_logs(cx: &Context, target: &Target, pod: &Pod, container: &str, tail: u32) -> Option<String> {
+    let restarted = pod
+        .status
+        .init_container_statuses
+        .iter()
+        .chain(&pod.status.container_statuses)
+        .any(|status| status.name == container && status.restart_count > 0);
+    let previous = if restarted { vec!["--previous"] } else { Vec::new() };
+    let (scope, name, tail) = (target.kubectl_args(), &pod.metadata.name, tail.to_string());
+    let logs =
+        cmd!(cx.sh, "kubectl {scope...} logs {name} --container {container} {previous...} --tail {tail}");
+    match cx.output(Cmd::from(logs).read_only().quiet().allow_failure()) {
+        Ok(output) if output.success() && !output.stdout.trim().is_empty() => {
+            Some(output.stdout.trim_end().to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// Why the release is not healthy, as lines to print: the recent warning events of its namespace,
 /// then each pod that is not Ready with its reason, its last log lines when it crashed, and what to
 /// do. Best effort: a diagnosis that cannot be made says so and never hides the original error.
@@ -438,20 +480,14 @@ pub fn diagnose(cx: &Context, target: &Target) -> Vec<String> {
         if problem.wants_logs()
             && let Some(container) = &problem.container
         {
-            // A crash loop's useful output is the previous run's: the current one may not have
-            // printed anything yet.
-            let previous = if pod.restarts() > 0 { vec!["--previous".to_owned()] } else { Vec::new() };
-            let name = &pod.metadata.name;
-            let logs =
-                cmd!(cx.sh, "kubectl {scope...} logs {name} --container {container} {previous...} --tail 15");
-            match cx.output(Cmd::from(logs).read_only().quiet().allow_failure()) {
-                Ok(output) if output.success() && !output.stdout.trim().is_empty() => {
+            match last_logs(cx, target, pod, container, 15) {
+                Some(text) => {
                     lines.push("  its last log lines:".to_owned());
-                    for line in output.stdout.lines() {
+                    for line in text.lines() {
                         lines.push(format!("    │ {line}"));
                     }
                 }
-                _ => lines.push("  (it printed no log lines)".to_owned()),
+                None => lines.push("  (it printed no log lines)".to_owned()),
             }
         }
         lines.push(format!("  what to do: {}", problem.advice()));

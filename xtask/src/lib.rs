@@ -2,11 +2,13 @@
 //! tool registry, and one module per subcommand. See `cargo xtask --help` and README.md.
 
 pub(crate) mod background;
+// What the integration tests use (the rest is crate-private, so the compiler reports dead code):
+// base64, config, http.
+pub mod base64;
 pub(crate) mod chart;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod commands;
-// What the integration tests use (the rest is crate-private, so the compiler reports dead code).
 pub mod config;
 pub(crate) mod container_engine;
 pub(crate) mod context;

@@ -68,7 +68,7 @@ impl Tool {
     }
 
     /// Arguments that make the tool print its version without touching a cluster or daemon.
-    fn version_args(self) -> &'static [&'static str] {
+    pub fn version_args(self) -> &'static [&'static str] {
         match self {
             Tool::Cargo | Tool::Docker | Tool::Podman => &["--version"],
             Tool::Minikube | Tool::Helm => &["version", "--short"],

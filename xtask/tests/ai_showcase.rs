@@ -9,6 +9,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::model::ScriptedModel;
 use support::{Reply, Run, World};
 
 const KEY_CANARY: &str = "canary-llm-key-3f9a8b7c6d5e4f30";
@@ -56,7 +57,8 @@ fn world() -> World {
             &["--context", "todo", "get", "agents.kagent.dev", "k8s-agent"],
             Reply::ok("agent.kagent.dev/k8s-agent\n"),
         )
-        .on("kagent", &["invoke"], Reply::ok("k8s-agent: namespace todo is healthy.\n"));
+        .on("kagent", &["invoke"], Reply::ok("k8s-agent: namespace todo is healthy.\n"))
+        .on("kubectl", &["config", "current-context"], Reply::ok("todo\n"));
     world
 }
 
@@ -244,55 +246,104 @@ fn fakes_a_hanging_tool_is_stopped_at_its_timeout() {
 #[test]
 fn fakes_transcripts_hold_no_secret_value() {
     let mut world = world();
+    // What `kubectl get secret -o yaml` shows a tool: the values in base64. The event carries
+    // secrets in both forms, and goes to the model.
+    let (key64, jwt64, cluster64) = (base64(KEY_CANARY), base64(JWT_CANARY), base64(CLUSTER_CANARY));
     let pods = format!(
         r#"{{"kind": "List", "items": [
           {{"kind": "Pod", "metadata": {{"name": "todo-api-1"}}, "spec": {{"containers": [{{"name": "api", "image": "todo-api:1"}}]}},
             "status": {{"containerStatuses": [{{"name": "api", "state": {{"waiting": {{"reason": "CreateContainerConfigError",
               "message": "couldn't find key LLM_API_KEY in Secret todo/todo-secrets"}}}}}}]}}}},
-          {{"kind": "Event", "type": "Warning", "reason": "Failed", "message": "connecting with {CLUSTER_CANARY} failed",
+          {{"kind": "Event", "type": "Warning", "reason": "Failed",
+            "message": "connecting with {CLUSTER_CANARY} failed; config {cluster64} {jwt64} {key64}",
             "involvedObject": {{"kind": "Pod", "name": "todo-api-1"}}}}]}}"#
     );
     let secrets = format!(
-        r#"{{"items": [{{"metadata": {{"name": "todo-secrets"}}, "data": {{"DB": "{}"}}}}]}}"#,
-        base64(CLUSTER_CANARY)
+        r#"{{"items": [{{"metadata": {{"name": "todo-secrets"}}, "data": {{"DB": "{cluster64}"}}}}]}}"#
     );
+    let model =
+        ScriptedModel::start(|_, _| serde_json::json!({"role": "assistant", "content": "SCRIPTED SUMMARY"}));
     world
-        .file(".env", &format!("JWT_SECRET={JWT_CANARY}\nLLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL=http://127.0.0.1:9/v1\nLLM_MODEL=tiny\n"))
+        .file(
+            ".env",
+            &format!(
+                "JWT_SECRET={JWT_CANARY}\nLLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL={}\nLLM_MODEL=tiny\n",
+                model.url
+            ),
+        )
         .record_env("OPENAI_API_KEY")
         .record_env("OPENAI_ENDPOINT")
         // Tools that print what they should not: xtask must not pass it on.
-        .on("kubectl-ai", &["--quiet"], Reply::ok(&format!("my key is {KEY_CANARY}\n")))
-        .on("docker", &["ai", "Review*"], Reply::ok(&format!("found JWT_SECRET={JWT_CANARY} in the build context\n")))
-        .on("kagent", &["invoke"], Reply::ok(&format!("secret todo-secrets holds {CLUSTER_CANARY}\n")))
-        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events"], Reply::ok(&pods))
+        .on(
+            "kubectl-ai",
+            &["--quiet"],
+            Reply::ok(&format!("my key is {KEY_CANARY}\ndata:\n  LLM_API_KEY: {key64}\n")),
+        )
+        .on(
+            "docker",
+            &["ai", "Review*"],
+            Reply::ok(&format!(
+                "found JWT_SECRET={JWT_CANARY} in the build context, {jwt64} in a manifest\n"
+            )),
+        )
+        .on(
+            "kagent",
+            &["invoke"],
+            Reply::ok(&format!("secret todo-secrets holds {CLUSTER_CANARY}\n  DB: {cluster64}\n")),
+        )
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events"],
+            Reply::ok(&pods),
+        )
         .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "secrets"], Reply::ok(&secrets))
-        .on("kubectl", &["--context", "todo", "--namespace", "todo", "get", "ingresses"], Reply::ok(r#"{"items": []}"#))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "ingresses"],
+            Reply::ok(r#"{"items": []}"#),
+        )
         .on("helm", &["status", "todo"], Reply::fail(1, "Error: release: not found\n"));
-    // Everything: the three tools, then the built-in assistant (its model unreachable on port 9).
-    let run = world.xtask(&["ai-showcase", "--keep-going"]);
+    // Everything: the three tools, then the built-in assistant and its model.
+    let run = world.xtask(&["ai-showcase"]);
     assert!(run.success(), "{}", run.all());
     let text = transcripts(&world);
-    for canary in [KEY_CANARY, JWT_CANARY, CLUSTER_CANARY] {
-        assert!(!text.contains(canary), "a transcript holds a secret:\n{text}");
-        assert!(!run.all().contains(canary), "the output holds a secret:\n{}", run.all());
-        assert!(!world.calls().iter().any(|c| c.line().contains(canary)), "a command line holds a secret");
-    }
-    assert!(text.contains("my key is <redacted>"), "{text}");
-    assert!(text.contains("found JWT_SECRET=<redacted>"), "{text}");
+    let bodies = model.bodies();
+    assert_eq!(bodies.len(), 1, "the built-in assistant asked the model once");
     assert!(
-        text.contains("secret todo-secrets holds <redacted>"),
+        bodies[0].contains("connecting with <redacted> failed; config <redacted> <redacted> <redacted>"),
+        "{}",
+        bodies[0]
+    );
+    for canary in [KEY_CANARY, JWT_CANARY, CLUSTER_CANARY] {
+        for form in [canary.to_owned(), base64(canary)] {
+            assert!(!text.contains(&form), "a transcript holds {canary} (as {form}):\n{text}");
+            assert!(!run.all().contains(&form), "the output holds {canary} (as {form}):\n{}", run.all());
+            assert!(!world.calls().iter().any(|c| c.line().contains(&form)), "a command line holds {canary}");
+            assert!(!bodies[0].contains(&form), "the model was sent {canary} (as {form}):\n{}", bodies[0]);
+        }
+    }
+    assert!(text.contains("my key is <redacted>\ndata:\n  LLM_API_KEY: <redacted>"), "{text}");
+    assert!(
+        text.contains("found JWT_SECRET=<redacted> in the build context, <redacted> in a manifest"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secret todo-secrets holds <redacted>\n  DB: <redacted>"),
         "the cluster Secret's values too:\n{text}"
     );
     assert!(text.contains("missing Secret key: pod/todo-api-1"), "{text}");
+    assert!(text.contains("SCRIPTED SUMMARY"), "{text}");
     // kubectl-ai used the app's endpoint: its key in its environment, never in argv.
     let call = world.calls().into_iter().find(|c| c.tool == "kubectl-ai" && c.argv[0] == "--quiet").unwrap();
     assert_eq!(call.env["OPENAI_API_KEY"].as_deref(), Some(KEY_CANARY));
-    assert_eq!(call.env["OPENAI_ENDPOINT"].as_deref(), Some("http://127.0.0.1:9/v1"));
+    assert_eq!(call.env["OPENAI_ENDPOINT"].as_deref(), Some(model.url.as_str()));
     assert_eq!(&call.argv[..5], ["--quiet", "--llm-provider", "openai", "--model", "tiny"]);
     let command = world.read("docs/ai-devops/kubectl-ai.md");
     assert!(
-        command
-            .contains("Command: `OPENAI_ENDPOINT=http://127.0.0.1:9/v1 OPENAI_API_KEY=<redacted> kubectl-ai"),
+        command.contains(&format!(
+            "Command: `OPENAI_ENDPOINT={} OPENAI_API_KEY=<redacted> kubectl-ai",
+            model.url
+        )),
         "{command}"
     );
 }
@@ -316,18 +367,190 @@ fn fakes_transcripts_go_where_asked_and_a_dry_run_writes_none() {
 }
 
 fn base64(text: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
+    xtask::base64::encode(text.as_bytes())
+}
+
+/// A world where the built-in assistant reads `pods` (a `kubectl get pods,deploy,rs,events` list)
+/// in namespace todo, no Secret, no ingress, no release.
+fn builtin_world(items: &str) -> World {
+    let mut world = world();
+    world
+        .file(".env", &format!("JWT_SECRET={JWT_CANARY}\n"))
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "pods,deploy,rs,events"],
+            Reply::ok(&format!(r#"{{"kind": "List", "items": [{items}]}}"#)),
+        )
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "secrets"],
+            Reply::ok(r#"{"items": []}"#),
+        )
+        .on(
+            "kubectl",
+            &["--context", "todo", "--namespace", "todo", "get", "ingresses"],
+            Reply::ok(r#"{"items": []}"#),
+        )
+        .on("helm", &["status", "todo"], Reply::fail(1, "Error: release: not found\n"));
+    world
+}
+
+#[test]
+fn fakes_last_logs_ask_for_the_previous_run_only_of_a_container_that_restarted() {
+    // The api never restarted and is not ready; its sidecar restarted twice. The api's logs are
+    // its current run's: `--previous` would find no previous container and print nothing.
+    let pod = r#"{"kind": "Pod", "metadata": {"name": "todo-api-1"},
+        "spec": {"containers": [{"name": "api", "image": "todo-api:1"}, {"name": "sidecar", "image": "s"}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+          "containerStatuses": [
+            {"name": "api", "ready": false, "restartCount": 0, "state": {"running": {}}},
+            {"name": "sidecar", "ready": true, "restartCount": 2, "state": {"running": {}}}]}}"#;
+    let mut world = builtin_world(pod);
+    world
+        .on(
+            "kubectl",
+            &[
+                "--context",
+                "todo",
+                "--namespace",
+                "todo",
+                "logs",
+                "todo-api-1",
+                "--container",
+                "api",
+                "--previous",
+            ],
+            Reply::fail(
+                1,
+                "Error from server (BadRequest): previous terminated container \"api\" not found\n",
+            ),
+        )
+        .on(
+            "kubectl",
+            &[
+                "--context",
+                "todo",
+                "--namespace",
+                "todo",
+                "logs",
+                "todo-api-1",
+                "--container",
+                "api",
+                "--tail",
+            ],
+            Reply::ok("waiting for the database at db:5432\n"),
+        );
+    let run = world.xtask(&["ai-showcase", "--builtin"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("last log lines of todo-api-1 (container api):"), "{}", run.stderr);
+    assert!(run.stderr.contains("│ waiting for the database at db:5432"), "{}", run.stderr);
+    let logs: Vec<_> = world.calls().into_iter().filter(|c| c.argv.contains(&"logs".to_owned())).collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(!logs[0].argv.contains(&"--previous".to_owned()), "{}", logs[0].line());
+}
+
+#[test]
+fn fakes_a_rejected_key_or_an_unknown_model_is_named_with_the_providers_words() {
+    // http:// (xtask's own client): the scripted provider answers 401.
+    let model = ScriptedModel::failing(
+        401,
+        serde_json::json!({"error": {"message": "Incorrect API key provided: sk-…f30", "type": "invalid_request_error"}}),
+    );
+    let mut world = builtin_world("");
+    world.file(".env", &format!("LLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL={}\nLLM_MODEL=tiny\n", model.url));
+    let run = world.xtask(&["ai-showcase", "--builtin"]);
+    assert!(!run.success(), "the model's failure is the built-in assistant's: {}", run.all());
+    let expected = format!(
+        "(the model could not be asked: LLM_API_KEY rejected by LLM_BASE_URL {} (HTTP 401: Incorrect API key provided: sk-…f30)",
+        model.url
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(!run.all().contains("install curl"), "{}", run.all());
+    assert_eq!(model.requests().len(), 1);
+
+    // https:// (through curl): the provider answers 404 for the model.
+    world
+        .file(
+            ".env",
+            &format!("LLM_API_KEY={KEY_CANARY}\nLLM_BASE_URL=https://llm.example/v1\nLLM_MODEL=tiny\n"),
+        )
+        .install("curl")
+        .on("curl", &[], Reply::ok("{\"error\": {\"message\": \"The model `tiny` does not exist\"}}\n404"));
+    let run = world.xtask(&["ai-showcase", "--builtin", "--keep-going"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "LLM_MODEL `tiny` unknown at LLM_BASE_URL https://llm.example/v1 (HTTP 404: The model `tiny` does not exist)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("install curl"), "{}", run.all());
+    let curl = world.calls().into_iter().find(|c| c.tool == "curl").unwrap();
+    assert!(!curl.line().contains(KEY_CANARY) && !curl.line().contains("llm.example"), "{}", curl.line());
+}
+
+#[test]
+fn fakes_kubectl_ai_and_kagent_are_skipped_when_the_current_context_is_not_the_environments() {
+    // The environment (minikube) pins context `todo`; kubectl-ai and kagent would ask `prod`.
+    let mut world = world();
+    world.env("GEMINI_API_KEY", KEY_CANARY).on(
+        "kubectl",
+        &["config", "current-context"],
+        Reply::ok("prod\n"),
+    );
+    let run = world.xtask(&["ai-showcase", "--tool", "kubectl-ai", "--tool", "kagent"]);
+    assert!(run.success(), "{}", run.all());
+    let out = run.stderr;
+    for tool in ["kubectl-ai", "kagent"] {
+        assert!(
+            out.contains(&format!(
+                "{tool} skipped: the current kube context is `prod`, not the environment's `todo`, and this tool asks the current one"
+            )),
+            "{out}"
+        );
     }
-    out
+    assert_eq!(
+        out.matches("to enable it: `kubectl config use-context todo`, then run it again").count(),
+        2,
+        "{out}"
+    );
+    assert!(asked(&world).is_empty(), "nothing asked about the wrong cluster: {:?}", asked(&world));
+    assert!(out.contains("ran 0, skipped 5, failed 0"), "{out}");
+
+    // No current context at all: the same.
+    world.on(
+        "kubectl",
+        &["config", "current-context"],
+        Reply::fail(1, "error: current-context is not set\n"),
+    );
+    let run = world.xtask(&["ai-showcase", "--tool", "kagent"]);
+    assert!(
+        run.stderr.contains("kagent skipped: no current kube context, not the environment's `todo`"),
+        "{}",
+        run.stderr
+    );
+    assert!(asked(&world).is_empty());
+}
+
+#[test]
+fn fakes_kubectl_ai_trace_is_redacted_and_private_after_each_run() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut world = world();
+    let trace = "target/xtask/ai-showcase/kubectl-ai-trace.txt";
+    // What kubectl-ai wrote there: the Secret it read, and the key it was given.
+    world.env("GEMINI_API_KEY", KEY_CANARY).file(
+        trace,
+        &format!(
+            "tool: kubectl get secret -o yaml\n  KEY: {}\nrequest: key {KEY_CANARY}\n",
+            base64(KEY_CANARY)
+        ),
+    );
+    let path = world.root.join(trace);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = world.xtask(&["ai-showcase", "--tool", "kubectl-ai"]);
+    assert!(run.success(), "{}", run.all());
+    let text = world.read(trace);
+    assert_eq!(text, "tool: kubectl get secret -o yaml\n  KEY: <redacted>\nrequest: key <redacted>\n");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
 }

@@ -33,12 +33,15 @@
 //! `#[ignore]`d so plain `cargo test` passes anywhere; `cargo xtask test` runs them as the `kube`
 //! suite once `source ci/kube-up.sh` has started the cluster and exported its TODO_KUBE_* settings.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use support::model::ScriptedModel;
 use xtask::http::{self, Endpoint, Request};
 
 /// The two tests share one cluster and one namespace: one at a time.
@@ -576,106 +579,6 @@ fn real_cluster_path_with_helm3() {
 #[ignore = "real-tool suite: run by cargo xtask test"]
 fn real_cluster_path_with_helm4() {
     the_cluster_path("helm4");
-}
-
-/// A scripted OpenAI-compatible chat-completions server on loopback: answers each request with
-/// the reply `answer` makes of (its index, its body), records every request (headers and body).
-struct ScriptedModel {
-    url: String,
-    requests: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl ScriptedModel {
-    fn start(answer: impl Fn(usize, &str) -> serde_json::Value + Send + 'static) -> ScriptedModel {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://127.0.0.1:{}/v1", listener.local_addr().unwrap().port());
-        let (requests, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
-        let (seen, flag) = (requests.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((mut stream, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                };
-                stream.set_nonblocking(false).unwrap();
-                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 8192];
-                // Headers, then Content-Length bytes of body.
-                let body_len = loop {
-                    let Ok(n) = stream.read(&mut buf) else { break None };
-                    if n == 0 {
-                        break None;
-                    }
-                    raw.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&raw).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if raw.len() >= end + 4 + length {
-                            break Some(end + 4);
-                        }
-                    }
-                };
-                let Some(start) = body_len else { continue };
-                let request = String::from_utf8_lossy(&raw).into_owned();
-                let body = String::from_utf8_lossy(&raw[start..]).into_owned();
-                let index = {
-                    let mut all = seen.lock().unwrap();
-                    all.push(request);
-                    all.len() - 1
-                };
-                let message = answer(index, &body);
-                let streamed = body.replace(' ', "").contains("\"stream\":true");
-                let (content_type, text) = if streamed {
-                    // Server-sent events: one chunk with the whole message as its delta.
-                    let chunk = serde_json::json!({
-                        "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
-                        "choices": [{"index": 0, "delta": message, "finish_reason": null}],
-                    });
-                    let done = serde_json::json!({
-                        "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": if message.get("tool_calls").is_some() { "tool_calls" } else { "stop" }}],
-                    });
-                    ("text/event-stream", format!("data: {chunk}\n\ndata: {done}\n\ndata: [DONE]\n\n"))
-                } else {
-                    let reply = serde_json::json!({
-                        "id": "chatcmpl-scripted", "object": "chat.completion", "created": 0, "model": "scripted",
-                        "choices": [{"index": 0, "message": message, "finish_reason": if message.get("tool_calls").is_some() { "tool_calls" } else { "stop" }}],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                    });
-                    ("application/json", reply.to_string())
-                };
-                let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                        text.len()
-                    )
-                    .as_bytes(),
-                );
-            }
-        });
-        ScriptedModel { url, requests, stop }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for ScriptedModel {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
 }
 
 /// A namespace of the test's own on the shared cluster, deleted when the test ends.

@@ -49,16 +49,7 @@ fn assert_no_canary(world: &World, run: &Run) {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-        out.push_str(&"=".repeat(3 - chunk.len()));
-    }
-    out
+    xtask::base64::encode(bytes)
 }
 
 fn applies(world: &World) -> Vec<support::Call> {

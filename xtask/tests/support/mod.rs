@@ -355,4 +355,5 @@ pub fn normalize_durations(text: &str) -> String {
 }
 
 pub mod fresh;
+pub mod model;
 pub mod up;

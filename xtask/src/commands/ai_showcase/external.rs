@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use camino::Utf8PathBuf;
 use xshell::cmd;
 
 use super::Options;
@@ -74,21 +75,49 @@ pub fn detect(
         }
         return Err(Skip {
             reason: format!("does not answer: {problem}"),
-            hint: format!("check `{} {}` by hand", tool.tool().program(), version_args(tool)),
+            hint: format!(
+                "check `{} {}` by hand",
+                tool.tool().program(),
+                tool.tool().version_args().join(" ")
+            ),
         });
     }
     match tool {
         AiTool::Gordon => Ok(Ready::Gordon),
-        AiTool::KubectlAi => kubectl_ai(options, app_llm).map(Ready::KubectlAi),
+        AiTool::KubectlAi => {
+            let how = kubectl_ai(options, app_llm)?;
+            same_context(cx, target)?;
+            Ok(Ready::KubectlAi(how))
+        }
         AiTool::Kagent => kagent_in_cluster(cx, target, options).map(|()| Ready::Kagent),
     }
 }
 
-fn version_args(tool: AiTool) -> &'static str {
-    match tool {
-        AiTool::Gordon => "ai version",
-        _ => "version",
+/// kubectl-ai and kagent work on the current kube context, while detection and the Secrets read
+/// for redaction use the environment's. When the environment pins a context and the current one
+/// is another, they would answer about another cluster, whose Secret values were never learnt:
+/// skipped, saying how to switch.
+fn same_context(cx: &Context, target: &Target) -> Result<(), Skip> {
+    let Some(wanted) = &target.context else { return Ok(()) };
+    let query = cmd!(cx.sh, "kubectl config current-context");
+    let current = cx
+        .output(Cmd::from(query).read_only().quiet().allow_failure().timeout(Duration::from_secs(20)))
+        .ok()
+        .filter(|output| output.success())
+        .map(|output| output.stdout.trim().to_owned())
+        .unwrap_or_default();
+    if &current == wanted {
+        return Ok(());
     }
+    let current = if current.is_empty() {
+        "no current kube context".to_owned()
+    } else {
+        format!("the current kube context is `{current}`")
+    };
+    Err(Skip {
+        reason: format!("{current}, not the environment's `{wanted}`, and this tool asks the current one"),
+        hint: format!("`kubectl config use-context {wanted}`, then run it again"),
+    })
 }
 
 /// What Gordon says when Docker Desktop is not signed in.
@@ -163,9 +192,11 @@ fn kagent_in_cluster(cx: &Context, target: &Target, options: &Options) -> Result
         .output(Cmd::from(query).read_only().quiet().allow_failure().timeout(Duration::from_secs(20)))
         .is_ok_and(|output| output.success() && output.stdout.contains("k8s-agent"));
     if found {
-        return Ok(());
+        return same_context(cx, target);
     }
     if options.install_kagent {
+        // `kagent install` installs into the current context.
+        same_context(cx, target)?;
         let install = cmd!(cx.sh, "kagent install --profile minimal");
         let installed =
             cx.run(Cmd::from(install).timeout(Duration::from_secs(15 * 60)).hint(
@@ -208,9 +239,8 @@ pub fn command(cx: &Context, ready: &Ready, prompt: &Prompt, text: &str, options
             if let Some(model) = &how.model {
                 args.extend(["--model".into(), model.clone()]);
             }
-            // Its trace holds cluster data: into target/, not /tmp.
-            let trace = cx.state_dir().join("ai-showcase/kubectl-ai-trace.txt");
-            args.extend(["--trace-path".into(), trace.to_string()]);
+            // Its trace holds cluster data: into target/, not /tmp, and redacted after each run.
+            args.extend(["--trace-path".into(), trace_path(cx).to_string()]);
             if prompt.effect == Effect::Mutating && options.allow_mutations {
                 // Non-interactive: nobody can answer its confirmation question.
                 args.push("--skip-permissions".into());
@@ -225,6 +255,26 @@ pub fn command(cx: &Context, ready: &Ready, prompt: &Prompt, text: &str, options
         }
         Ready::Kagent => Cmd::from(cmd!(cx.sh, "kagent invoke --agent k8s-agent --task {text}")),
     }
+}
+
+fn trace_path(cx: &Context) -> Utf8PathBuf {
+    cx.state_dir().join("ai-showcase/kubectl-ai-trace.txt")
+}
+
+/// kubectl-ai's trace holds what it read from the cluster and what it sent its model, secrets
+/// included: rewritten through the redactor after each prompt, and readable by the user only.
+pub fn redact_trace(cx: &Context) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let path = trace_path(cx);
+    let Ok(raw) = std::fs::read(&path) else { return Ok(()) };
+    let redacted = cx.ui.redactor().redact(&String::from_utf8_lossy(&raw));
+    let write = || -> std::io::Result<()> {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let mut file = std::fs::OpenOptions::new().write(true).truncate(true).mode(0o600).open(&path)?;
+        file.write_all(redacted.as_bytes())
+    };
+    write().map_err(|err| anyhow::anyhow!("cannot redact kubectl-ai's trace {path}: {err}"))
 }
 
 /// The tool's name in messages, e.g. `kubectl-ai`; Gordon is `docker ai`.

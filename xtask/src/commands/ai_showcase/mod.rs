@@ -37,7 +37,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 /// timeout: Gordon (`docker ai "PROMPT"`, Docker Desktop signed in, no key), kubectl-ai
 /// (`kubectl-ai --quiet [--llm-provider P] [--model M] "PROMPT"`; its key from GEMINI_API_KEY,
 /// OPENAI_API_KEY (+ OPENAI_ENDPOINT) or ANTHROPIC_API_KEY, else the app's LLM settings from .env;
-/// its trace in target/xtask/ai-showcase/) and kagent (`kagent invoke --agent k8s-agent --task
+/// its trace, redacted, in target/xtask/ai-showcase/) and kagent (`kagent invoke --agent k8s-agent --task
 /// "PROMPT"`; kagent installed in the cluster). A tool that is missing, has no key, is not signed in
 /// or not installed in the cluster is skipped with what to do, never a failure. Mutating prompts
 /// run only with `--allow-mutations`.
@@ -239,6 +239,9 @@ fn showcase(cx: &Context, options: &Options) -> Result<Outcome> {
                 let started = Instant::now();
                 let result = cx.run(cmd);
                 let duration = started.elapsed();
+                if tool == AiTool::KubectlAi && !cx.runner.dry_run() {
+                    external::redact_trace(cx)?;
+                }
                 let (status, output, result_text) = match result {
                     Ok(output) if output.dry_run => (Status::Planned, String::new(), String::new()),
                     Ok(output) => {

@@ -5,9 +5,9 @@ use camino::Utf8PathBuf;
 use serde_json::json;
 use xshell::cmd;
 
-use super::manifests::base64;
 use super::prepare::describe;
 use super::{SecretsPlan, Show};
+use crate::base64;
 use crate::context::Context;
 use crate::runner::Cmd;
 use crate::secret::Secret;
@@ -58,7 +58,7 @@ impl SecretsPlan {
         let payload = format!("{}---\n{}", self.config_map_manifest(), self.secret_manifest(Show::Values));
         // kubectl may quote the object it was given in an error: its base64 values are secrets too.
         for (_, value) in &self.secrets {
-            cx.ui.redactor().register(&Secret::new(base64(value.expose().as_bytes())));
+            cx.ui.redactor().register(&Secret::new(base64::encode(value.expose().as_bytes())));
         }
         // --force-conflicts: these objects are ours; a field someone changed with `kubectl edit`
         // is taken back.

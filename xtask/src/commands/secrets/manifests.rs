@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{Generate, Origin, SecretsPlan, Show};
+use crate::base64;
 use crate::secret::REDACTED;
 
 impl SecretsPlan {
@@ -58,7 +59,7 @@ impl SecretsPlan {
         text.push_str("data:\n");
         for (item, value) in &self.secrets {
             let shown = match (show, &item.origin) {
-                (Show::Values, _) => base64(value.expose().as_bytes()),
+                (Show::Values, _) => base64::encode(value.expose().as_bytes()),
                 (Show::Redacted, Origin::GeneratedNow(Generate::InMemory)) => {
                     format!("\"{REDACTED}\"  # generated on the first real run, then kept in .env")
                 }
@@ -72,43 +73,5 @@ impl SecretsPlan {
     /// Namespace, ConfigMap, Secret.
     pub(super) fn manifests(&self, show: Show) -> Vec<String> {
         vec![self.namespace_manifest(), self.config_map_manifest(), self.secret_manifest(show)]
-    }
-}
-
-/// Standard base64 with padding, as a Secret's `data` wants it.
-pub(super) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    pub(super) fn base64_matches_the_rfc_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-        ];
-        for (plain, encoded) in vectors {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
-        }
-        assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
     }
 }

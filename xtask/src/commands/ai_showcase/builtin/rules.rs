@@ -1,41 +1,8 @@
-//! The built-in cluster assistant: no AI tool needed. It collects the namespace's state
-//! (`kubectl get pods,deploy,rs,events -o json`, the ingresses, the failing containers' last logs,
-//! `helm status`), finds the known failure patterns by rule and explains each with its fix. With
-//! the app's LLM settings it then sends that state, every secret value removed, to the model and
-//! prints its summary after the rules' findings.
-//!
-//! The pod-level reasons come from [`kube::Pod::problem`], the same reading `deploy` uses while it
-//! waits, so the two never disagree.
+//! The known failure patterns: each found in the collected state and explained with its cause,
+//! in the cluster's own words where it has them, and its fix.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use anyhow::{Context as _, Result};
-use serde_json::{Value, json};
-use xshell::cmd;
-
-use super::llm::{self, LlmSettings};
-use crate::context::Context;
-use crate::helm;
-use crate::kube::{Event, Pod, Problem, Target};
-use crate::runner::Cmd;
-use crate::secret::Secret;
-
-/// What the assistant read from the cluster.
-pub struct State {
-    pub target: Target,
-    pub pods: Vec<Pod>,
-    pub deployments: Vec<Value>,
-    pub replica_sets: Vec<Value>,
-    pub events: Vec<Event>,
-    pub ingresses: Vec<Value>,
-    /// `helm status`: (status, revision); `None` when there is no such release (or no helm).
-    pub release: Option<(String, u32)>,
-    /// Why the release's state is unknown (helm missing or failing), if it is.
-    pub release_unknown: Option<String>,
-    /// (pod, container, last lines) of the containers that failed.
-    pub logs: Vec<(String, String, String)>,
-}
+use super::state::State;
+use crate::kube::{ContainerStatus, Event, Pod, Problem};
 
 /// A known failure pattern found in the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,211 +14,6 @@ pub struct Finding {
     /// Why, in the cluster's own words where it has them.
     pub cause: String,
     pub fix: String,
-}
-
-/// What the assistant has to say.
-pub struct Report {
-    pub summary_line: String,
-    pub findings: Vec<Finding>,
-    /// The failing containers' last log lines, as read.
-    pub logs: Vec<(String, String, String)>,
-    /// The model's summary, or why there is none.
-    pub model: ModelAnswer,
-}
-
-pub enum ModelAnswer {
-    NotConfigured,
-    Answered { model: String, text: String },
-    Failed(String),
-}
-
-impl Report {
-    /// The report as lines to print (and to put in the transcript).
-    pub fn lines(&self) -> Vec<String> {
-        let mut lines = vec![self.summary_line.clone()];
-        if self.findings.is_empty() {
-            lines.push("no known failure pattern found: every pod is ready and nothing is stuck".to_owned());
-        }
-        for (i, finding) in self.findings.iter().enumerate() {
-            lines.push(format!("{}. {}: {}", i + 1, finding.title, finding.subjects.join(", ")));
-            lines.push(format!("   cause: {}", finding.cause));
-            lines.push(format!("   fix:   {}", finding.fix));
-        }
-        for (pod, container, text) in &self.logs {
-            lines.push(format!("last log lines of {pod} (container {container}):"));
-            lines.extend(text.lines().map(|line| format!("   │ {line}")));
-        }
-        match &self.model {
-            ModelAnswer::NotConfigured => lines.push(
-                "(no LLM configured: set LLM_API_KEY, and LLM_BASE_URL/LLM_MODEL for another \
-                 OpenAI-compatible endpoint, in .env for the model's summary)"
-                    .to_owned(),
-            ),
-            ModelAnswer::Answered { model, text } => {
-                lines.push(format!(
-                    "the model's summary ({model}, sent the state with secret values removed):"
-                ));
-                lines.extend(text.lines().map(|line| format!("   {line}")));
-            }
-            ModelAnswer::Failed(why) => lines.push(format!("(the model could not be asked: {why})")),
-        }
-        lines
-    }
-}
-
-/// Collects the state, applies the rules, and asks the model when one is configured.
-pub fn assist(cx: &Context, target: &Target, llm: Option<&LlmSettings>, timeout: Duration) -> Result<Report> {
-    let state = collect(cx, target)?;
-    let findings = findings(&state);
-    let summary_line = format!(
-        "namespace `{}`{}: {} pods, {} deployments, {} events; release {}",
-        target.namespace,
-        target.context.as_ref().map_or(String::new(), |c| format!(" (context `{c}`)")),
-        state.pods.len(),
-        state.deployments.len(),
-        state.events.len(),
-        match (&state.release, &state.release_unknown) {
-            (Some((status, revision)), _) => format!("`{}` revision {revision} is {status}", target.release),
-            (None, Some(why)) => format!("`{}` unknown ({why})", target.release),
-            (None, None) => format!("`{}` not installed", target.release),
-        }
-    );
-    let model = match llm {
-        None => ModelAnswer::NotConfigured,
-        Some(_) if cx.runner.dry_run() => ModelAnswer::Failed("not asked in a dry run".to_owned()),
-        Some(settings) => {
-            let redacted =
-                cx.ui.redactor().redact(&serde_json::to_string_pretty(&compact(&state, &findings))?);
-            let user = format!(
-                "Namespace {} of a Kubernetes cluster. Rules already found these problems:\n{}\n\n\
-                 The namespace's state as JSON (secret values are shown as <redacted>):\n{redacted}",
-                target.namespace,
-                if findings.is_empty() {
-                    "(none)".to_owned()
-                } else {
-                    findings
-                        .iter()
-                        .map(|f| format!("- {}: {}", f.title, f.cause))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                },
-            );
-            match llm::complete(cx, settings, SYSTEM, &user, timeout) {
-                Ok(text) => ModelAnswer::Answered { model: settings.model.clone(), text },
-                Err(err) => ModelAnswer::Failed(format!("{err:#}")),
-            }
-        }
-    };
-    Ok(Report { summary_line, findings, logs: state.logs, model })
-}
-
-const SYSTEM: &str = "You are a Kubernetes SRE helping a developer whose deployment failed. From the \
-    namespace's state, say in a few short bullet points what is wrong, the most likely cause, and the \
-    exact fix (a command or a setting). Do not repeat healthy parts. Never ask for secret values.";
-
-#[derive(serde::Deserialize)]
-struct List {
-    items: Vec<Value>,
-}
-
-fn get_list(cx: &Context, target: &Target, what: &str) -> Result<Vec<Value>> {
-    let scope = target.kubectl_args();
-    let get = cmd!(cx.sh, "kubectl {scope...} get {what} --output json");
-    let text = cx.read(Cmd::from(get).read_only().quiet())?;
-    let list: List = serde_json::from_str(&text)
-        .with_context(|| format!("kubectl printed {what} that could not be read"))?;
-    Ok(list.items)
-}
-
-/// Reads the namespace. Its Secrets are read only to learn their values, so that they can be
-/// removed from everything shown or sent; they are not part of the state.
-pub fn collect(cx: &Context, target: &Target) -> Result<State> {
-    let items = get_list(cx, target, "pods,deploy,rs,events")?;
-    register_cluster_secrets(cx, target);
-    let mut state = State {
-        target: target.clone(),
-        pods: Vec::new(),
-        deployments: Vec::new(),
-        replica_sets: Vec::new(),
-        events: Vec::new(),
-        ingresses: get_list(cx, target, "ingresses").unwrap_or_default(),
-        release: None,
-        release_unknown: None,
-        logs: Vec::new(),
-    };
-    match helm::status(cx, target) {
-        Ok(release) => state.release = release.map(|release| (release.info.status.clone(), release.version)),
-        Err(err) => {
-            let why = err.to_string();
-            state.release_unknown = Some(if why.contains("not on PATH") {
-                "no helm on PATH".to_owned()
-            } else {
-                why.lines().next().unwrap_or_default().to_owned()
-            });
-        }
-    }
-    for item in items {
-        match item["kind"].as_str().unwrap_or_default() {
-            "Pod" => state.pods.extend(serde_json::from_value::<Pod>(item).ok()),
-            "Deployment" => state.deployments.push(item),
-            "ReplicaSet" => state.replica_sets.push(item),
-            "Event" => state.events.extend(serde_json::from_value::<Event>(item).ok()),
-            _ => {}
-        }
-    }
-    state.events.sort_by(|a, b| a.when().cmp(&b.when()));
-    let scope = &target.kubectl_args();
-    for pod in state.pods.iter().filter(|pod| !pod.terminating()) {
-        let Some(problem) = pod.problem() else { continue };
-        let Some(container) = problem.container.as_ref().filter(|_| problem.wants_logs()) else { continue };
-        let previous = if pod.restarts() > 0 { vec!["--previous".to_owned()] } else { Vec::new() };
-        let name = &pod.metadata.name;
-        let logs =
-            cmd!(cx.sh, "kubectl {scope...} logs {name} --container {container} {previous...} --tail 20");
-        if let Ok(output) = cx.output(Cmd::from(logs).read_only().quiet().allow_failure())
-            && output.success()
-            && !output.stdout.trim().is_empty()
-        {
-            state.logs.push((name.clone(), container.clone(), output.stdout.trim_end().to_owned()));
-        }
-    }
-    Ok(state)
-}
-
-/// Registers every value of the namespace's Secrets with the redactor. Best effort: without the
-/// right to read Secrets there is nothing of theirs to show either.
-pub fn register_cluster_secrets(cx: &Context, target: &Target) {
-    let Ok(secrets) = get_list(cx, target, "secrets") else { return };
-    for secret in secrets {
-        let Some(data) = secret["data"].as_object() else { continue };
-        for value in data.values().filter_map(Value::as_str) {
-            if let Some(bytes) = base64_decode(value) {
-                cx.ui.redactor().register(&Secret::new(String::from_utf8_lossy(&bytes).into_owned()));
-            }
-        }
-    }
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        buffer = (buffer << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// The known failure patterns, most fundamental first; the same cause on several pods is one
@@ -283,14 +45,30 @@ pub fn findings(state: &State) -> Vec<Finding> {
     }
 
     for pod in state.pods.iter().filter(|pod| !pod.terminating()) {
-        let Some(problem) = pod.problem() else { continue };
-        let subject = format!(
-            "pod/{}{}",
-            pod.metadata.name,
-            problem.container.as_ref().map_or(String::new(), |c| format!(" (container {c})"))
-        );
-        let (title, cause, fix) = explain(pod, &problem, &state.events);
-        add(subject, title, cause, fix);
+        let subject = |container: Option<&str>| {
+            format!(
+                "pod/{}{}",
+                pod.metadata.name,
+                container.map_or(String::new(), |c| format!(" (container {c})"))
+            )
+        };
+        let mut explained = None;
+        if let Some(problem) = pod.problem() {
+            let (title, cause, fix) = explain(pod, &problem, &state.events);
+            add(subject(problem.container.as_deref()), title, cause, fix);
+            explained = Some((problem.container, title));
+        }
+        // A container that was killed and restarted may run, even be Ready, again: the kill is
+        // still a cause to fix, and it comes back.
+        for status in pod.status.container_statuses.iter().filter(|status| status.restart_count > 0) {
+            let Some((title, cause, fix)) = past_kill(pod, status, &state.events) else { continue };
+            let told = explained.as_ref().is_some_and(|(container, told)| {
+                container.as_deref() == Some(status.name.as_str()) && *told == title
+            });
+            if !told {
+                add(subject(Some(&status.name)), title, cause, fix);
+            }
+        }
     }
 
     for ingress in &state.ingresses {
@@ -360,11 +138,9 @@ fn explain(pod: &Pod, problem: &Problem, events: &[Event]) -> (&'static str, Str
             "out of memory",
             format!(
                 "OOMKilled: the container used more than its memory limit ({}) and the kernel killed it",
-                limit(pod, problem, "memory")
+                limit(pod, problem.container.as_deref(), "memory")
             ),
-            "raise services.<name>.resources.limits.memory in deploy/todo.toml (then `cargo xtask deploy`), or \
-             find what grows in the app"
-                .to_owned(),
+            oom_fix(pod),
         ),
         "CrashLoopBackOff" | "Error" | "RunContainerError" => {
             if message.starts_with("its command cannot start") {
@@ -376,6 +152,9 @@ fn explain(pod: &Pod, problem: &Problem, events: &[Event]) -> (&'static str, Str
                          command/args or the image's ENTRYPOINT, and check the image tag"
                     ),
                 )
+            } else if let Some((kind, said)) = probe_kill(problem.exit_code, &about_pod) {
+                let container = problem.container.as_deref().unwrap_or("?");
+                probe_kill_finding(pod, container, kind, said, problem.exit_code, pod.restarts())
             } else {
                 (
                     "crash loop",
@@ -435,15 +214,26 @@ fn explain(pod: &Pod, problem: &Problem, events: &[Event]) -> (&'static str, Str
             }
         }
         "NotReady" => {
-            let probe = about_pod.iter().rev().find(|e| e.reason == "Unhealthy").map(|e| e.message.trim().to_owned());
-            match probe {
-                Some(probe) => (
-                    "failing probe",
-                    format!("its readiness probe fails: {probe}"),
-                    "the api's /readyz checks the database: check DATABASE_URL and that the cluster reaches the \
-                     database; otherwise the probe's path and port in deploy/todo.toml"
-                        .to_owned(),
-                ),
+            let unhealthy = about_pod.iter().rev().find(|e| e.reason == "Unhealthy");
+            match unhealthy {
+                Some(event) => {
+                    let said = event.message.trim();
+                    let kind = probe_kind(said).unwrap_or("readiness");
+                    let probe = probe_target(pod, problem.container.as_deref(), kind);
+                    let service = service(pod);
+                    let fix = if kind == "readiness" && service == "api" && probe.contains("/readyz") {
+                        "the api's /readyz checks the database: check DATABASE_URL and that the cluster reaches \
+                         the database; otherwise the probe's path and port in deploy/todo.toml"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "{probe} of the {service} container does not answer with success: its logs (`cargo \
+                             xtask logs`) say why; or the probe asks the wrong path or port \
+                             (services.{service}.{kind}_path and port in deploy/todo.toml)"
+                        )
+                    };
+                    ("failing probe", format!("its {kind} probe fails: {said}"), fix)
+                }
                 None => (
                     "not ready",
                     "running, but its readiness probe does not pass yet".to_owned(),
@@ -490,69 +280,113 @@ fn requests(pod: &Pod) -> String {
     if parts.is_empty() { "no explicit requests".to_owned() } else { parts.join(", ") }
 }
 
-fn limit(pod: &Pod, problem: &Problem, resource: &str) -> String {
-    problem
-        .container
-        .as_ref()
-        .and_then(|name| pod.spec.containers.iter().find(|c| &c.name == name))
+fn limit(pod: &Pod, container: Option<&str>, resource: &str) -> String {
+    container
+        .and_then(|name| pod.spec.containers.iter().find(|c| c.name == name))
         .and_then(|c| c.resources["limits"][resource].as_str())
         .unwrap_or("none set")
         .to_owned()
 }
 
-/// What the model is sent: the parts of the state a diagnosis needs, small enough for any context
-/// window (no managed fields, no env values, no Secret).
-fn compact(state: &State, findings: &[Finding]) -> Value {
-    let pods: Vec<Value> = state
-        .pods
-        .iter()
-        .map(|pod| {
-            json!({
-                "name": pod.metadata.name,
-                "phase": pod.status.phase,
-                "ready": pod.ready(),
-                "restarts": pod.restarts(),
-                "problem": pod.problem().map(|p| json!({"reason": p.reason, "message": p.message, "container": p.container})),
-                "containers": pod.spec.containers.iter().map(|c| json!({"name": c.name, "image": c.image, "resources": c.resources})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let deployments: Vec<Value> = state
-        .deployments
-        .iter()
-        .map(|d| json!({"name": d["metadata"]["name"], "replicas": d["spec"]["replicas"], "status": d["status"]}))
-        .collect();
-    let replica_sets: Vec<Value> = state
-        .replica_sets
-        .iter()
-        .map(|r| json!({"name": r["metadata"]["name"], "replicas": r["status"]["replicas"], "ready": r["status"]["readyReplicas"]}))
-        .collect();
-    let recent = &state.events[state.events.len().saturating_sub(40)..];
-    let events: Vec<Value> = recent
-        .iter()
-        .map(|e| json!({"type": e.kind, "reason": e.reason, "object": format!("{}/{}", e.object.kind, e.object.name), "message": e.message, "count": e.count}))
-        .collect();
-    let ingresses: Vec<Value> = state
-        .ingresses
-        .iter()
-        .map(|i| json!({"name": i["metadata"]["name"], "class": i["spec"]["ingressClassName"], "rules": i["spec"]["rules"], "address": i["status"]["loadBalancer"]}))
-        .collect();
-    let logs: BTreeMap<String, &str> = state
-        .logs
-        .iter()
-        .map(|(pod, container, text)| (format!("{pod}/{container}"), text.as_str()))
-        .collect();
-    json!({
-        "namespace": state.target.namespace,
-        "release": state.release.as_ref().map(|(status, revision)| json!({"name": state.target.release, "status": status, "revision": revision})),
-        "pods": pods,
-        "deployments": deployments,
-        "replicasets": replica_sets,
-        "events": events,
-        "ingresses": ingresses,
-        "last_logs": logs,
-        "rule_findings": findings.iter().map(|f| json!({"title": f.title, "subjects": f.subjects, "cause": f.cause, "fix": f.fix})).collect::<Vec<_>>(),
+/// The pod's service in deploy/todo.toml (its component label), `<name>` when it has none.
+fn service(pod: &Pod) -> &str {
+    match pod.component() {
+        "?" => "<name>",
+        component => component,
+    }
+}
+
+fn oom_fix(pod: &Pod) -> String {
+    format!(
+        "raise limits.memory in [services.{}.resources] of deploy/todo.toml, then `cargo xtask deploy` \
+         (helm-gen writes it into the chart and the pods roll); or find what grows in the app",
+        service(pod)
+    )
+}
+
+/// Which probe an Unhealthy event is about: `Liveness probe failed: ...` → liveness.
+fn probe_kind(message: &str) -> Option<&'static str> {
+    ["liveness", "readiness", "startup"]
+        .into_iter()
+        .find(|kind| message.to_lowercase().starts_with(&format!("{kind} probe")))
+}
+
+/// What a container's probe of `kind` asks, from the pod spec: "`/healthz` on port 8080".
+fn probe_target(pod: &Pod, container: Option<&str>, kind: &str) -> String {
+    let spec = container.and_then(|name| pod.spec.containers.iter().find(|c| c.name == name));
+    let Some(probe) = spec.map(|c| c.probe(kind)) else { return format!("its {kind} probe") };
+    let port = |at: &serde_json::Value| match at {
+        serde_json::Value::String(name) => name.clone(),
+        other => other.to_string(),
+    };
+    if let Some(path) = probe["httpGet"]["path"].as_str() {
+        format!("`{path}` on port {}", port(&probe["httpGet"]["port"]))
+    } else if !probe["tcpSocket"].is_null() {
+        format!("a connection to port {}", port(&probe["tcpSocket"]["port"]))
+    } else {
+        format!("its {kind} probe")
+    }
+}
+
+/// Whether the last run was ended by the kubelet for a failing liveness or startup probe: killed
+/// (exit code 137, or 143 for an app that handles SIGTERM) without OOMKilled, and an Unhealthy
+/// event saying which probe. The probe's kind and the kubelet's words.
+fn probe_kill<'a>(exit_code: Option<i32>, about_pod: &[&'a Event]) -> Option<(&'static str, &'a str)> {
+    if !matches!(exit_code, Some(137 | 143)) {
+        return None;
+    }
+    about_pod.iter().rev().filter(|e| e.reason == "Unhealthy").find_map(|e| {
+        let said = e.message.trim();
+        probe_kind(said).filter(|kind| *kind != "readiness").map(|kind| (kind, said))
     })
+}
+
+fn probe_kill_finding(
+    pod: &Pod,
+    container: &str,
+    kind: &'static str,
+    said: &str,
+    exit_code: Option<i32>,
+    restarts: u32,
+) -> (&'static str, String, String) {
+    let probe = probe_target(pod, Some(container), kind);
+    let service = service(pod);
+    (
+        if kind == "startup" { "killed by its startup probe" } else { "killed by its liveness probe" },
+        format!(
+            "the kubelet killed it (exit code {}, not out of memory) because its {kind} probe failed: {said}; it \
+             restarted {restarts} times",
+            exit_code.unwrap_or(-1)
+        ),
+        format!(
+            "not a crash: the app did not answer {probe} in time. Its logs (`cargo xtask logs`) say what blocks it; \
+             if it only starts slowly, give it longer (the startup probe's failureThreshold x periodSeconds in the \
+             chart); check that services.{service}.{kind}_path in deploy/todo.toml is a path it serves"
+        ),
+    )
+}
+
+/// A restarted container's last end, when it is a known kill: out of memory, or a probe.
+fn past_kill(
+    pod: &Pod,
+    status: &ContainerStatus,
+    events: &[Event],
+) -> Option<(&'static str, String, String)> {
+    let last = status.last_state.terminated.as_ref()?;
+    if last.reason.as_deref() == Some("OOMKilled") {
+        let cause = format!(
+            "OOMKilled: container {} used more than its memory limit ({}) and the kernel killed it; it restarted \
+             {} times and runs again, until it grows as large again",
+            status.name,
+            limit(pod, Some(&status.name), "memory"),
+            status.restart_count
+        );
+        return Some(("out of memory", cause, oom_fix(pod)));
+    }
+    let about_pod: Vec<&Event> =
+        events.iter().filter(|e| e.object.kind == "Pod" && e.object.name == pod.metadata.name).collect();
+    let (kind, said) = probe_kill(last.exit_code, &about_pod)?;
+    Some(probe_kill_finding(pod, &status.name, kind, said, last.exit_code, status.restart_count))
 }
 
 #[cfg(test)]
@@ -561,7 +395,7 @@ mod tests {
 
     fn state(pods: &str, events: &str, ingresses: &str, release: Option<(&str, u32)>) -> State {
         State {
-            target: Target { context: None, namespace: "todo".into(), release: "todo".into() },
+            target: crate::kube::Target { context: None, namespace: "todo".into(), release: "todo".into() },
             pods: serde_json::from_str(pods).unwrap(),
             deployments: Vec::new(),
             replica_sets: Vec::new(),
@@ -634,9 +468,128 @@ mod tests {
     }
 
     #[test]
-    fn secret_values_decode_from_base64() {
-        assert_eq!(base64_decode("Y2FuYXJ5LXZhbHVl").unwrap(), b"canary-value");
-        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
-        assert_eq!(base64_decode("not base64!"), None);
+    fn a_container_that_was_oomkilled_is_found_though_it_runs_ready_again() {
+        let pods = r#"[{"metadata": {"name": "todo-api-1", "labels": {"app.kubernetes.io/component": "api"}},
+          "spec": {"containers": [{"name": "api", "image": "a", "resources": {"limits": {"memory": "512Mi"}}}]},
+          "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "api", "ready": true, "restartCount": 3, "state": {"running": {}},
+              "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}]"#;
+        let found = findings(&state(pods, "[]", "[]", None));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].title.as_str(), found[0].subjects.as_slice()),
+            ("out of memory", &["pod/todo-api-1 (container api)".to_owned()][..])
+        );
+        assert!(
+            found[0].cause.contains("(512Mi)") && found[0].cause.contains("restarted 3 times"),
+            "{:?}",
+            found[0]
+        );
+        assert!(found[0].fix.contains("[services.api.resources] of deploy/todo.toml"), "{:?}", found[0]);
+        assert!(found[0].fix.contains("helm-gen"), "{:?}", found[0]);
+        // Never restarted, or restarted for another reason: nothing to say.
+        let healthy = pods.replace("OOMKilled", "Completed").replace("137", "0");
+        assert_eq!(findings(&state(&healthy, "[]", "[]", None)), []);
+    }
+
+    #[test]
+    fn a_liveness_probe_kill_is_not_called_an_app_crash() {
+        let pods = r#"[{"metadata": {"name": "todo-web-1", "labels": {"app.kubernetes.io/component": "web"}},
+          "spec": {"containers": [{"name": "web", "image": "w",
+            "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}}}]},
+          "status": {"phase": "Running", "containerStatuses": [{"name": "web", "restartCount": 5,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"reason": "Error", "exitCode": 137}}}]}}]"#;
+        let events = r#"[{"type": "Warning", "reason": "Unhealthy", "involvedObject": {"kind": "Pod", "name": "todo-web-1"},
+          "message": "Liveness probe failed: Get \"http://10.0.0.7:8080/healthz\": context deadline exceeded"}]"#;
+        let found = findings(&state(pods, events, "[]", None));
+        assert_eq!(found.len(), 1, "{found:?}");
+        let finding = &found[0];
+        assert_eq!(finding.title, "killed by its liveness probe");
+        assert!(finding.cause.contains("exit code 137, not out of memory"), "{finding:?}");
+        assert!(finding.cause.contains("Liveness probe failed: Get"), "{finding:?}");
+        assert!(finding.fix.contains("`/healthz` on port http"), "{finding:?}");
+        assert!(finding.fix.contains("services.web.liveness_path"), "{finding:?}");
+        assert!(!finding.fix.contains(".env"), "not a setting the app rejects: {finding:?}");
+
+        // The same kill, the container now running again and Ready; a startup probe's kill too.
+        let ready = pods
+            .replace(
+                r#""state": {"waiting": {"reason": "CrashLoopBackOff"}}"#,
+                r#""ready": true, "state": {"running": {}}"#,
+            )
+            .replace(
+                r#""status": {"phase": "Running","#,
+                r#""status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],"#,
+            );
+        let startup = events.replace("Liveness probe", "Startup probe");
+        let found = findings(&state(&ready, &startup, "[]", None));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].title, "killed by its startup probe");
+        assert!(found[0].cause.contains("restarted 5 times"), "{:?}", found[0]);
+
+        // Exit code 137 without a probe's word is not called a probe kill; a readiness probe
+        // never kills.
+        let readiness = events.replace("Liveness probe", "Readiness probe");
+        for events in ["[]", readiness.as_str()] {
+            let found = findings(&state(pods, events, "[]", None));
+            assert_eq!(found[0].title, "crash loop", "{found:?}");
+        }
+    }
+
+    #[test]
+    fn a_failing_probe_is_named_by_its_kind_and_the_components_own_path() {
+        let pod = |component: &str| {
+            format!(
+                r#"[{{"metadata": {{"name": "todo-{component}-1", "labels": {{"app.kubernetes.io/component": "{component}"}}}},
+                  "spec": {{"containers": [{{"name": "{component}", "image": "i",
+                    "readinessProbe": {{"httpGet": {{"path": "/readyz", "port": 8080}}}},
+                    "startupProbe": {{"httpGet": {{"path": "/healthz", "port": 8080}}}}}}]}},
+                  "status": {{"phase": "Running", "containerStatuses": [{{"name": "{component}", "ready": false,
+                    "state": {{"running": {{}}}}}}]}}}}]"#
+            )
+        };
+        let event = |component: &str, said: &str| {
+            format!(
+                r#"[{{"type": "Warning", "reason": "Unhealthy", "message": "{said}",
+                    "involvedObject": {{"kind": "Pod", "name": "todo-{component}-1"}}}}]"#
+            )
+        };
+        let web = findings(&state(
+            &pod("web"),
+            &event("web", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
+            "[]",
+            None,
+        ));
+        assert_eq!(web[0].title, "failing probe");
+        assert_eq!(
+            web[0].cause,
+            "its readiness probe fails: Readiness probe failed: HTTP probe failed with statuscode: 503"
+        );
+        assert!(web[0].fix.starts_with("`/readyz` on port 8080 of the web container"), "{:?}", web[0]);
+        assert!(web[0].fix.contains("services.web.readiness_path"), "{:?}", web[0]);
+        assert!(!web[0].fix.contains("api") && !web[0].fix.contains("DATABASE_URL"), "{:?}", web[0]);
+
+        let api = findings(&state(
+            &pod("api"),
+            &event("api", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
+            "[]",
+            None,
+        ));
+        assert!(api[0].fix.starts_with("the api's /readyz checks the database"), "{:?}", api[0]);
+
+        let starting = findings(&state(
+            &pod("api"),
+            &event("api", "Startup probe failed: connection refused"),
+            "[]",
+            None,
+        ));
+        assert_eq!(starting[0].cause, "its startup probe fails: Startup probe failed: connection refused");
+        assert!(
+            starting[0].fix.starts_with("`/healthz` on port 8080 of the api container"),
+            "{:?}",
+            starting[0]
+        );
+        assert!(starting[0].fix.contains("services.api.startup_path"), "{:?}", starting[0]);
     }
 }
