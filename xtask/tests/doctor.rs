@@ -7,7 +7,7 @@ use support::{Reply, World};
 #[test]
 fn fakes_all_tools_present_and_working_exits_zero() {
     let world = World::healthy();
-    let run = world.xtask(&["doctor"]);
+    let run = world.xtask(&["doctor", "--target", "minikube"]);
     assert!(run.success(), "{}", run.all());
     assert!(run.stdout.contains("✓ ready for target `minikube`"), "{}", run.stdout);
     assert!(run.stdout.contains("docker: answers (server 28.2.2)"), "{}", run.stdout);
@@ -19,7 +19,7 @@ fn fakes_all_tools_present_and_working_exits_zero() {
 fn fakes_missing_minikube_fails_with_its_install_hint() {
     let mut world = World::healthy();
     world.uninstall("minikube");
-    let run = world.xtask(&["doctor"]);
+    let run = world.xtask(&["doctor", "--target", "minikube"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stdout.contains("minikube is not installed; it runs the local Kubernetes cluster"),
@@ -37,7 +37,7 @@ fn fakes_doctor_json_is_one_document_with_every_check() {
     let mut world = World::healthy();
     world.uninstall("minikube");
     world.on("helm", &["version", "--short"], Reply::ok("v4.1.4+g05fa379\n"));
-    let run = world.xtask(&["doctor", "--json"]);
+    let run = world.xtask(&["doctor", "--target", "minikube", "--json"]);
     assert_eq!(run.code, 1);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
     assert_eq!(report["ok"], false);
@@ -75,7 +75,7 @@ fn fakes_no_engine_answering_is_a_problem_with_the_fix() {
     let mut world = World::healthy();
     world.uninstall("podman");
     world.on("docker", &["version", "--format"], Reply::fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"));
-    let run = world.xtask(&["doctor"]);
+    let run = world.xtask(&["doctor", "--target", "minikube"]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout.contains(
@@ -91,7 +91,7 @@ fn fakes_no_engine_answering_is_a_problem_with_the_fix() {
 fn fakes_a_tool_older_than_the_minimum_is_a_problem() {
     let mut world = World::healthy();
     world.on("kubectl", &["version", "--client"], Reply::ok("Client Version: v1.20.4\n"));
-    let run = world.xtask(&["doctor"]);
+    let run = world.xtask(&["doctor", "--target", "minikube"]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout.contains("kubectl: version 1.20.4 is older than the minimum 1.28.0"),
@@ -108,14 +108,51 @@ fn fakes_local_target_needs_only_cargo() {
     let run = world.xtask(&["doctor", "--target", "local"]);
     assert!(run.success(), "{}", run.all());
     assert!(run.stdout.contains("✓ ready for target `local`"));
-    // The cluster target on the same machine is not ready, and says what to install.
-    let run = world.xtask(&["doctor"]);
+    // The cluster targets on the same machine are not ready, and say what to install.
+    let run = world.xtask(&["doctor", "--target", "minikube"]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout.contains("no container engine: neither docker nor podman is installed"),
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn fakes_doctor_without_a_target_reports_every_target_and_passes_when_the_local_stack_can_run() {
+    // Right after the quick start on a machine with only Rust: the local stack runs.
+    let mut world = World::new();
+    world.install("cargo").on("cargo", &["--version"], Reply::ok("cargo 1.95.0 (f2d3ce0bd 2026-03-21)\n"));
+    let run = world.xtask(&["doctor"]);
+    assert!(run.success(), "the local stack can run, so doctor passes: {}", run.all());
+    let out = &run.stdout;
+    assert!(out.contains("✓ local    ready: `cargo xtask up`"), "{out}");
+    assert!(out.contains("✗ minikube 4 problems"), "{out}");
+    assert!(out.contains("✗ cluster  3 problems"), "{out}");
+    assert!(out.contains("minikube is not installed; it runs the local Kubernetes cluster"), "{out}");
+    assert!(out.contains("`bash infra/scripts/onboard.sh` installs what is missing"), "{out}");
+    assert!(
+        out.contains("minikube, cluster (one engine)"),
+        "the table says which targets need a tool: {out}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&world.xtask(&["doctor", "--json"]).stdout).unwrap();
+    assert_eq!(json["target"], "all");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["targets"]["local"]["ok"], true);
+    assert_eq!(json["targets"]["minikube"]["ok"], false);
+    assert_eq!(json["targets"]["cluster"]["problems"].as_array().unwrap().len(), 3);
+
+    // Asked about one target, doctor fails when that target cannot work.
+    assert_eq!(world.xtask(&["doctor", "--target", "minikube"]).code, 1);
+    assert_eq!(world.xtask(&["doctor", "--target", "cluster"]).code, 1);
+    assert_eq!(world.xtask(&["doctor", "--target", "local"]).code, 0);
+
+    // Without cargo not even the local stack runs: that is a failure.
+    world.uninstall("cargo");
+    let run = world.xtask(&["doctor"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("not even the local stack can run here"), "{}", run.stderr);
 }
 
 #[test]
@@ -162,7 +199,7 @@ fn fakes_doctor_only_queries_and_never_prints_env_values() {
 
     // A malformed line is reported by number, never shown.
     world.file(".env", "JWT_SECRET=canary-jwt-77f2\nLLM_API_KEY=\"canary-unterminated\n");
-    let run = world.xtask(&["doctor"]);
+    let run = world.xtask(&["doctor", "--target", "minikube"]);
     assert!(!run.all().contains("canary"), "{}", run.all());
     assert!(run.stdout.contains(".env cannot be read: .env:2"), "{}", run.stdout);
 

@@ -15,7 +15,6 @@ use crate::config::DeployConfig;
 use crate::container_engine::{self, Engine, Probe};
 use crate::context::Context;
 use crate::env_file;
-use crate::kube;
 use crate::runner::{Cmd, Output};
 use crate::tools::{self, Tool, ToolStatus};
 use crate::ui::AlreadyReported;
@@ -26,18 +25,22 @@ const HOST_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 /// Check tools, container engine, cluster, hosts entry and .env; say how to fix each gap
 ///
 /// Every tool with found/missing, version and minimum; whether docker's daemon or podman answers;
-/// the minikube profile's state; whether todo.local resolves; whether .env exists. Runs `<tool> --version` (or its equivalent) for cargo, docker, podman, minikube, helm, kubectl,
-/// kubectl-ai, kagent and `docker ai`; `docker version` / `podman image ls` to reach the engines; and
-/// `minikube status`. Changes nothing. Exits 0 when everything the target needs is present,
-/// non-zero with the fix for each problem otherwise.
+/// the minikube profile's state; whether the kube context answers; whether todo.local resolves;
+/// whether .env exists. Runs `<tool> --version` (or its equivalent) for cargo, docker, podman,
+/// minikube, helm, kubectl, kubectl-ai, kagent and `docker ai`; `docker version` / `podman image
+/// ls` to reach the engines; `minikube status`; and `kubectl get --raw /readyz`. Changes nothing.
+///
+/// Without `--target`, reports every target (local, minikube, cluster) with what each lacks, and
+/// exits 0 when the local stack can run (`cargo xtask up`, or `demo`'s fallback). With
+/// `--target T`, exits non-zero, with the fix for each problem, when T cannot work.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// What you are about to run: `local` runs the app as plain processes (needs cargo only);
-    /// `minikube` is the cluster deploy (also a container engine, minikube, helm and kubectl);
-    /// `cluster` is `deploy --env cluster` (an engine, helm, kubectl and a current kube context
-    /// that answers)
-    #[arg(long, value_enum, default_value_t = Target::Minikube)]
-    pub target: Target,
+    /// Check only what you are about to run, and fail when it cannot work: `local` runs the app
+    /// as plain processes (needs cargo only); `minikube` is the cluster deploy (also a container
+    /// engine, minikube, helm and kubectl); `cluster` is `deploy --env cluster` (an engine, helm,
+    /// kubectl and a current kube context that answers) [default: every target]
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +51,8 @@ pub enum Target {
 }
 
 impl Target {
+    const ALL: [Target; 3] = [Target::Local, Target::Minikube, Target::Cluster];
+
     pub fn name(self) -> &'static str {
         match self {
             Target::Local => "local",
@@ -67,7 +72,7 @@ impl Target {
     }
 
     /// The deploy environment whose description this target checks.
-    fn environment(self) -> &'static str {
+    pub fn environment(self) -> &'static str {
         match self {
             Target::Cluster => "cluster",
             Target::Local | Target::Minikube => "minikube",
@@ -98,7 +103,8 @@ pub struct Examination {
 /// Gathers and renders doctor's report for `target` and the deploy environment `env` (its kube
 /// context and host name) without failing on its problems.
 pub fn examine(cx: &Context, target: Target, env: &str) -> Examination {
-    let mut report = gather(cx, target, env);
+    let api_server_env = (target == Target::Cluster).then_some(env);
+    let mut report = gather(cx, target, env, api_server_env);
     Examination { report: render(cx, &report), problems: std::mem::take(&mut report.problems) }
 }
 
@@ -131,6 +137,9 @@ struct Report {
     env_file: EnvFile,
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// Without `--target`: every target with what keeps it from working (`target` is then the
+    /// one whose warnings are shown: minikube's, the widest).
+    every: Option<Vec<(Target, Vec<Problem>)>>,
 }
 
 struct EnvFile {
@@ -143,11 +152,36 @@ struct EnvFile {
 }
 
 pub fn run(cx: &Context, args: &Args) -> Result<()> {
-    let report = gather(cx, args.target, args.target.environment());
+    let report = match args.target {
+        Some(target) => {
+            let api_server_env = (target == Target::Cluster).then_some(target.environment());
+            gather(cx, target, target.environment(), api_server_env)
+        }
+        None => {
+            // One round of probes serves every target; minikube's environment has the widest checks.
+            let mut report = gather(cx, Target::Minikube, "minikube", Some(Target::Cluster.environment()));
+            let every = Target::ALL.iter().map(|&target| (target, diagnose(&report, target).0)).collect();
+            report.every = Some(every);
+            report
+        }
+    };
     if cx.opts.json {
         cx.ui.print(&serde_json::to_string_pretty(&to_json(&report))?);
     } else {
         cx.ui.print(&render(cx, &report));
+    }
+    if let Some(every) = &report.every {
+        let local_runs =
+            every.iter().any(|(target, problems)| *target == Target::Local && problems.is_empty());
+        if local_runs {
+            return Ok(());
+        }
+        if !cx.opts.json {
+            cx.ui.error(
+                "not even the local stack can run here; the fixes for target `local` are listed above",
+            );
+        }
+        return Err(AlreadyReported.into());
     }
     if report.problems.is_empty() {
         return Ok(());
@@ -166,10 +200,19 @@ pub fn run(cx: &Context, args: &Args) -> Result<()> {
     Err(AlreadyReported.into())
 }
 
-fn gather(cx: &Context, target: Target, env: &str) -> Report {
+/// Probes the machine for `target` with environment `env`'s description; `api_server_env` is the
+/// environment whose kube context is asked whether it answers (none: not asked).
+fn gather(cx: &Context, target: Target, env: &str, api_server_env: Option<&str>) -> Report {
     let (config, config_error) = match DeployConfig::load_env(&cx.root, Some(env)) {
         Ok((config, _)) => (Some(config), None),
         Err(err) => (None, Some(format!("{err:#}"))),
+    };
+    // The kube context the API-server probe asks: that environment's, or the current one.
+    let probed_context = match api_server_env {
+        Some(other) if other != env => {
+            DeployConfig::load_env(&cx.root, Some(other)).ok().and_then(|(config, _)| config.cluster.context)
+        }
+        _ => config.as_ref().and_then(|config| config.cluster.context.clone()),
     };
     let profile = config.as_ref().map_or_else(|| "minikube".to_owned(), minikube::profile);
     let ingress_host = config.as_ref().map_or_else(String::new, |c| c.ingress.host.clone());
@@ -188,9 +231,9 @@ fn gather(cx: &Context, target: Target, env: &str) -> Report {
             .allow_failure()
             .timeout(Duration::from_secs(30))
     });
-    let api_server_probe = (target == Target::Cluster && which::which("kubectl").is_ok()).then(|| {
-        let context =
-            config.as_ref().map(|config| kube::Target::of(config).context_args()).unwrap_or_default();
+    let api_server_probe = (api_server_env.is_some() && which::which("kubectl").is_ok()).then(|| {
+        let context: Vec<String> =
+            probed_context.iter().flat_map(|context| ["--context".to_owned(), context.clone()]).collect();
         Cmd::from(cmd!(cx.sh, "kubectl {context...} get --raw /readyz"))
             .read_only()
             .quiet()
@@ -228,7 +271,7 @@ fn gather(cx: &Context, target: Target, env: &str) -> Report {
         tools,
         engines,
         cluster,
-        kube_context: match config.as_ref().and_then(|config| config.cluster.context.clone()) {
+        kube_context: match probed_context {
             Some(context) => format!("kube context `{context}`"),
             None => "the current kube context".to_owned(),
         },
@@ -237,18 +280,20 @@ fn gather(cx: &Context, target: Target, env: &str) -> Report {
         env_file,
         problems: Vec::new(),
         warnings: Vec::new(),
+        every: None,
     };
-    diagnose(&mut report);
+    (report.problems, report.warnings) = diagnose(&report, target);
     report
 }
 
-fn diagnose(report: &mut Report) {
-    let target = report.target;
+/// What keeps `target` from working (problems), and what to look at (warnings).
+fn diagnose(report: &Report, target: Target) -> (Vec<Problem>, Vec<Problem>) {
+    let (mut problems, mut warnings) = (Vec::new(), Vec::new());
     let (profile, ingress_host) = (report.profile.clone(), report.ingress_host.clone());
     if let Some(error) = &report.config_error
         && target != Target::Local
     {
-        report.problems.push(Problem {
+        problems.push(Problem {
             what: format!("the deploy description cannot be read: {error}"),
             fix: "fix deploy/todo.toml or deploy/environments/*.toml as the message says".into(),
         });
@@ -257,7 +302,7 @@ fn diagnose(report: &mut Report) {
         if target.requires(status.tool) != Need::Required || status.usable() {
             continue;
         }
-        report.problems.push(tool_problem(status));
+        problems.push(tool_problem(status));
     }
 
     if target != Target::Local && container_engine::choose(&report.engines).is_none() {
@@ -267,7 +312,7 @@ fn diagnose(report: &mut Report) {
             .filter(|s| matches!(s.tool, Tool::Docker | Tool::Podman) && s.found)
             .collect();
         if installed.is_empty() {
-            report.problems.push(Problem {
+            problems.push(Problem {
                 what: "no container engine: neither docker nor podman is installed".into(),
                 fix: format!(
                     "install one: {} — or: {}",
@@ -277,7 +322,7 @@ fn diagnose(report: &mut Report) {
             });
         }
         for probe in &report.engines {
-            report.problems.push(Problem {
+            problems.push(Problem {
                 what: format!(
                     "{} is installed but its engine does not answer: {}",
                     probe.engine.program(),
@@ -292,21 +337,21 @@ fn diagnose(report: &mut Report) {
         let start = format!("minikube start -p {profile}");
         match &report.cluster {
             Cluster::NoMinikube | Cluster::Running => {}
-            Cluster::NotCreated => report.warnings.push(Problem {
+            Cluster::NotCreated => warnings.push(Problem {
                 what: format!("minikube profile `{profile}` does not exist yet"),
                 fix: format!("create it with `{start}`"),
             }),
-            Cluster::Stopped(state) => report.warnings.push(Problem {
+            Cluster::Stopped(state) => warnings.push(Problem {
                 what: format!("minikube profile `{profile}` is not running ({state})"),
                 fix: format!("start it with `{start}`"),
             }),
-            Cluster::Unknown(detail) => report.warnings.push(Problem {
+            Cluster::Unknown(detail) => warnings.push(Problem {
                 what: format!("could not read the state of minikube profile `{profile}`: {detail}"),
                 fix: format!("run `minikube status -p {profile}` to see why"),
             }),
         }
         if report.host.is_empty() {
-            report.warnings.push(Problem {
+            warnings.push(Problem {
                 what: format!("{ingress_host} does not resolve, so a browser cannot reach the ingress"),
                 fix: format!(
                     "add `$(minikube ip -p {profile}) {ingress_host}` to /etc/hosts once the cluster runs"
@@ -315,8 +360,8 @@ fn diagnose(report: &mut Report) {
         }
     }
 
-    if let Some(Err(why)) = &report.api_server {
-        report.problems.push(Problem {
+    if let (Target::Cluster, Some(Err(why))) = (target, &report.api_server) {
+        problems.push(Problem {
             what: format!("the API server of {} does not answer: {why}", report.kube_context),
             fix: "check `kubectl config current-context` names the cluster you mean and that it runs; \
                   `kubectl get --raw /readyz` shows the same"
@@ -325,13 +370,13 @@ fn diagnose(report: &mut Report) {
     }
 
     if let Some(error) = &report.env_file.error {
-        report.warnings.push(Problem {
+        warnings.push(Problem {
             what: format!(".env cannot be read: {error}"),
             fix: "fix that line (quote a value holding spaces, `#` or `$`); `secrets` and `up` read .env the same way"
                 .into(),
         });
     } else if !report.env_file.exists {
-        report.warnings.push(Problem {
+        warnings.push(Problem {
             what: ".env does not exist (settings and secrets for the app: LLM key, database URL)".into(),
             fix: "for minikube nothing is needed: `cargo xtask secrets` creates it with a generated \
                   JWT_SECRET and bundled-Postgres password; to use an LLM key or an external database, \
@@ -340,7 +385,7 @@ fn diagnose(report: &mut Report) {
                 .into(),
         });
     } else if !report.env_file.missing.is_empty() {
-        report.warnings.push(Problem {
+        warnings.push(Problem {
             what: format!(
                 ".env lacks keys that deploy/.env.example documents: {}",
                 report.env_file.missing.join(", ")
@@ -348,6 +393,7 @@ fn diagnose(report: &mut Report) {
             fix: "copy the lines you need from deploy/.env.example (a missing key takes its default)".into(),
         });
     }
+    (problems, warnings)
 }
 
 fn tool_problem(status: &ToolStatus) -> Problem {
@@ -447,22 +493,40 @@ fn read_env_file(cx: &Context) -> EnvFile {
 fn render(cx: &Context, report: &Report) -> String {
     let ui = &cx.ui;
     let mut out = Vec::new();
-    out.push(ui.paint(Style::Bold, &format!("Doctor — target `{}`", report.target.name())));
+    let heading = match report.every {
+        Some(_) => "Doctor — every target (`--target T` checks one)".to_owned(),
+        None => format!("Doctor — target `{}`", report.target.name()),
+    };
+    out.push(ui.paint(Style::Bold, &heading));
     out.push(String::new());
 
     let mut table = Table::new(&["tool", "status", "version", "minimum", "needed", "where / what for"]);
     for status in &report.tools {
-        let need = report.target.requires(status.tool);
+        let need = needed_by(report, status.tool);
         let (word, style) = match (status.usable(), status.found, need) {
             (true, _, _) => ("ok", Style::Green),
             (false, true, _) => ("unusable", Style::Red),
             (false, false, Need::Optional) => ("missing", Style::Dim),
             (false, false, _) => ("missing", Style::Red),
         };
-        let needed = match need {
-            Need::Required => "required",
-            Need::OneEngine => "one engine",
-            Need::Optional => "optional",
+        let needed = match (&report.every, need) {
+            (Some(_), Need::Optional) => "optional".to_owned(),
+            // Which targets need it: `minikube, cluster`, `every target`.
+            (Some(_), _) => {
+                let targets: Vec<&str> = Target::ALL
+                    .iter()
+                    .filter(|target| target.requires(status.tool) != Need::Optional)
+                    .map(|target| target.name())
+                    .collect();
+                let engine = if need == Need::OneEngine { " (one engine)" } else { "" };
+                match targets.len() {
+                    3 => "every target".to_owned(),
+                    _ => format!("{}{engine}", targets.join(", ")),
+                }
+            }
+            (None, Need::Required) => "required".to_owned(),
+            (None, Need::OneEngine) => "one engine".to_owned(),
+            (None, Need::Optional) => "optional".to_owned(),
         };
         let version = match (status.tool, status.version) {
             (Tool::Helm, Some(v)) => format!("{v} (v{})", v.major),
@@ -478,7 +542,7 @@ fn render(cx: &Context, report: &Report) -> String {
             (word.to_owned(), Some(style)),
             (version, None),
             (fmt_min(status.tool), None),
-            (needed.to_owned(), None),
+            (needed, None),
             (place, None),
         ]);
     }
@@ -531,11 +595,8 @@ fn render(cx: &Context, report: &Report) -> String {
     facts.row(vec![(".env".into(), None), (env, None)]);
     out.push(facts.render(ui));
 
-    let optional_missing: Vec<&ToolStatus> = report
-        .tools
-        .iter()
-        .filter(|s| report.target.requires(s.tool) == Need::Optional && !s.usable())
-        .collect();
+    let optional_missing: Vec<&ToolStatus> =
+        report.tools.iter().filter(|s| needed_by(report, s.tool) == Need::Optional && !s.usable()).collect();
     if !optional_missing.is_empty() {
         out.push(String::new());
         out.push("Optional, not available (the features that use them are skipped):".into());
@@ -558,7 +619,29 @@ fn render(cx: &Context, report: &Report) -> String {
         list(&mut out, &report.warnings);
     }
     out.push(String::new());
-    if report.problems.is_empty() {
+    if let Some(every) = &report.every {
+        for (target, problems) in every {
+            let what = match target {
+                Target::Local => "`cargo xtask up`, or `demo` without a cluster",
+                Target::Minikube => "`cargo xtask demo` / `deploy` on minikube",
+                Target::Cluster => "`deploy --env cluster` on the current kube context",
+            };
+            if problems.is_empty() {
+                out.push(ui.paint(Style::Green, &format!("✓ {:<9}ready: {what}", target.name())));
+            } else {
+                let heading =
+                    format!("✗ {:<9}{} ({what}):", target.name(), plural(problems.len(), "problem"));
+                out.push(ui.paint(Style::Red, &heading));
+                list(&mut out, problems);
+            }
+        }
+        if every.iter().any(|(_, problems)| !problems.is_empty()) {
+            out.push(
+                "  `bash infra/scripts/onboard.sh` installs what is missing; `--target T` checks one target"
+                    .to_owned(),
+            );
+        }
+    } else if report.problems.is_empty() {
         out.push(ui.paint(Style::Green, &format!("✓ ready for target `{}`", report.target.name())));
     } else {
         let heading =
@@ -567,6 +650,23 @@ fn render(cx: &Context, report: &Report) -> String {
         list(&mut out, &report.problems);
     }
     out.join("\n")
+}
+
+/// How much the report's target needs `tool`; without `--target`, the most any target needs it.
+fn needed_by(report: &Report, tool: Tool) -> Need {
+    match report.every {
+        None => report.target.requires(tool),
+        Some(_) => {
+            let needs: Vec<Need> = Target::ALL.iter().map(|target| target.requires(tool)).collect();
+            if needs.contains(&Need::Required) {
+                Need::Required
+            } else if needs.contains(&Need::OneEngine) {
+                Need::OneEngine
+            } else {
+                Need::Optional
+            }
+        }
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -584,12 +684,29 @@ fn to_json(report: &Report) -> serde_json::Value {
         Cluster::Stopped(state) => ("stopped", Some(state.clone())),
         Cluster::Unknown(detail) => ("unknown", Some(detail.clone())),
     };
+    // Without --target: `ok` says whether the local stack can run, `targets` has each verdict.
+    let (target, ok, problems_of_target) = match &report.every {
+        Some(every) => {
+            let local = every.iter().find(|(target, _)| *target == Target::Local).map(|(_, p)| p.as_slice());
+            ("all", local.is_some_and(<[Problem]>::is_empty), local.unwrap_or_default())
+        }
+        None => (report.target.name(), report.problems.is_empty(), report.problems.as_slice()),
+    };
+    let targets: Option<serde_json::Map<String, serde_json::Value>> = report.every.as_ref().map(|every| {
+        every
+            .iter()
+            .map(|(target, found)| {
+                (target.name().to_owned(), json!({ "ok": found.is_empty(), "problems": problems(found) }))
+            })
+            .collect()
+    });
     json!({
-        "target": report.target.name(),
-        "ok": report.problems.is_empty(),
+        "target": target,
+        "ok": ok,
+        "targets": targets,
         "tools": report.tools.iter().map(|status| {
             let mut value = status.to_json();
-            value["needed"] = json!(match report.target.requires(status.tool) {
+            value["needed"] = json!(match needed_by(report, status.tool) {
                 Need::Required => "required",
                 Need::OneEngine => "one_engine",
                 Need::Optional => "optional",
@@ -612,7 +729,7 @@ fn to_json(report: &Report) -> serde_json::Value {
             "missing_documented_keys": report.env_file.missing,
             "error": report.env_file.error,
         },
-        "problems": problems(&report.problems),
+        "problems": problems(problems_of_target),
         "warnings": problems(&report.warnings),
     })
 }
