@@ -38,15 +38,15 @@ pub enum Command {
     HelmGen(helm_gen::Args),
     Secrets(secrets::Args),
     Deploy(deploy::Args),
-    Demo(demo::Args),
-    Polish(polish::Args),
     Verify(verify::Args),
+    AiShowcase(ai_showcase::Args),
+    Polish(polish::Args),
+    Demo(demo::Args),
+    Up(up::Args),
     Status(status::Args),
     Logs(logs::Args),
     Down(down::Args),
     Test(test::Args),
-    Up(up::Args),
-    AiShowcase(ai_showcase::Args),
 }
 
 #[cfg(test)]
