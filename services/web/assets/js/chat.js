@@ -106,7 +106,7 @@ export function createChat({ onTasksChanged }) {
     if (pending.length) nodes.push(bubble("assistant", "", pending));
     if (nodes.length === 0) return welcome();
     el.log.replaceChildren(...nodes);
-    scrollToEnd();
+    scrollToEnd("instant");
   }
 
   async function send(text) {
@@ -200,9 +200,32 @@ export function createChat({ onTasksChanged }) {
     show(el.error, true);
   }
 
-  function scrollToEnd() {
-    el.log.scrollTop = el.log.scrollHeight;
+  // Whether the log shows its latest message. It stays there when the log changes size (the
+  // phone's Assistant tab opening: while hidden the log has no size, so it cannot be scrolled;
+  // the window resized; the message box growing) unless the user scrolled up to read.
+  let atEnd = true;
+  let lastTop = 0;
+
+  function scrollToEnd(behavior = "smooth") {
+    atEnd = true;
+    el.log.scrollTo({ top: el.log.scrollHeight, behavior });
   }
+
+  el.log.addEventListener(
+    "scroll",
+    () => {
+      if (el.log.clientHeight === 0) return; // hidden
+      const top = el.log.scrollTop;
+      if (el.log.scrollHeight - el.log.clientHeight - top <= 2) atEnd = true;
+      else if (top < lastTop) atEnd = false; // scrolled up (a smooth scroll to the end only goes down)
+      lastTop = top;
+    },
+    { passive: true },
+  );
+  new ResizeObserver(() => {
+    if (el.log.clientHeight === 0) lastTop = 0; // hidden: shown again, it starts at the top
+    else if (atEnd) scrollToEnd("instant");
+  }).observe(el.log);
 
   function autosize() {
     el.input.style.height = "auto";
