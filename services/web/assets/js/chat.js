@@ -227,6 +227,11 @@ export function createChat({ onTasksChanged }) {
     else if (atEnd) scrollToEnd("instant");
   }).observe(el.log);
 
+  // The phone layout floats toasts above the message box, whatever its height (see app.css).
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--chat-form-height", `${el.form.offsetHeight}px`);
+  }).observe(el.form);
+
   function autosize() {
     el.input.style.height = "auto";
     el.input.style.height = `${Math.min(el.input.scrollHeight, 160)}px`;
