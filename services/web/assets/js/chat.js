@@ -232,9 +232,12 @@ export function createChat({ onTasksChanged }) {
     document.documentElement.style.setProperty("--chat-form-height", `${el.form.offsetHeight}px`);
   }).observe(el.form);
 
+  // One line tall when empty, growing with the text up to 160px. The height set is the border
+  // box's: the borders come on top of the content's scrollHeight, or the box scrolls by them.
   function autosize() {
     el.input.style.height = "auto";
-    el.input.style.height = `${Math.min(el.input.scrollHeight, 160)}px`;
+    const borders = el.input.offsetHeight - el.input.clientHeight;
+    el.input.style.height = `${Math.min(el.input.scrollHeight + borders, 160)}px`;
   }
 
   el.form.addEventListener("submit", (event) => {
