@@ -618,3 +618,164 @@ async fn real_browser_sign_up_tasks_chat_reload_sign_out_and_a_second_user_sees_
     assert!(stderr.contains("stopped todo-api (exit code 0) and todo-web (exit code 0)"), "{stderr}");
     assert!(!process_running(api) && !process_running(web));
 }
+
+/// What the layout checks read in one go: the page's and the chat's scroll boxes, what sits on
+/// top of the message box, the gap between the header's logo and email, and the toasts up.
+const LAYOUT_PROBE: &str = r##"
+const name = (el) => el ? `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.getAttribute("class") ? "." + el.getAttribute("class").trim().split(/\s+/).join(".") : ""}` : "nothing";
+const input = document.getElementById("chat-input");
+const box = input.getBoundingClientRect();
+const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+const brand = document.querySelector(".topbar .brand");
+const brandRight = Math.max(...[brand, ...brand.children].map((el) => el.getBoundingClientRect().right));
+const email = document.getElementById("user-email").getBoundingClientRect();
+const log = document.getElementById("chat-log");
+return {
+  page: document.scrollingElement.scrollHeight,
+  viewport: window.innerHeight,
+  covered_by: hit === input ? null : name(hit),
+  header_gap: email.left - brandRight,
+  input_scroll: input.scrollHeight,
+  input_client: input.clientHeight,
+  log_overflow: log.scrollHeight - log.clientHeight,
+  log_from_end: log.scrollHeight - log.clientHeight - log.scrollTop,
+  toasts: [...document.querySelectorAll("#toasts .toast:not(.leaving)")].map((t) => t.innerText.trim()),
+};
+"##;
+
+impl Browser {
+    async fn layout(&self) -> Value {
+        self.js(LAYOUT_PROBE).await
+    }
+
+    /// Polls `script` for up to `limit`; whether it became truthy (no panic: the caller reports).
+    async fn becomes(&self, script: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if matches!(self.client.execute(script, vec![]).await, Ok(value) if truthy(&value)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The layout rules every width keeps, as failure messages (none when all hold).
+fn layout_problems(when: &str, layout: &Value) -> Vec<String> {
+    let n = |key: &str| layout[key].as_f64().unwrap_or(f64::NAN);
+    let mut problems = Vec::new();
+    if n("page") > n("viewport") {
+        problems.push(format!(
+            "{when}: the page scrolls: document.scrollingElement.scrollHeight {} > innerHeight {}",
+            n("page"),
+            n("viewport")
+        ));
+    }
+    if !layout["covered_by"].is_null() {
+        problems.push(format!(
+            "{when}: the message box is covered: elementFromPoint at its centre is {} (toasts up: {})",
+            layout["covered_by"], layout["toasts"]
+        ));
+    }
+    let gap = n("header_gap");
+    if gap.is_nan() || gap < 8.0 {
+        problems.push(format!(
+            "{when}: the header's logo and email are not separated: gap {gap}px (want >= 8px)"
+        ));
+    }
+    problems
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "real-tool suite: run by cargo xtask test"]
+async fn real_browser_layout_fits_phone_and_desktop_with_a_long_conversation() {
+    let Some(tools) = browser_tools() else { return };
+    let up = Up::start(&["--port", "0", "--offline"]);
+    let logs = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&tools, &logs.path().join("chromedriver.log"));
+    let browser = Browser::open(&tools, &driver).await;
+    // Long enough to run into the logo on a phone when nothing keeps them apart.
+    let email = "newcomer17966@example.com";
+    let mut problems = Vec::new();
+
+    // A conversation several screens long, written through the API as the page would.
+    browser.resize(PHONE).await;
+    browser.client.goto(&up.url).await.unwrap();
+    browser.sign_up_or_in("signup", email).await;
+    let turns = browser
+        .js(r#"return (async () => {
+            const { token } = JSON.parse(localStorage.getItem("todo.session"));
+            const headers = { "Content-Type": "application/json", Authorization: `Bearer ${token}` };
+            let conversation_id;
+            for (let i = 1; i <= 14; i++) {
+                const message = `what's still pending? (question ${i} of a long conversation)`;
+                const body = JSON.stringify(conversation_id == null ? { message } : { conversation_id, message });
+                const reply = await (await fetch("/api/chat", { method: "POST", headers, body })).json();
+                conversation_id = reply.conversation_id;
+            }
+            return conversation_id != null;
+        })();"#)
+        .await;
+    assert_eq!(turns, json!(true), "the conversation was written");
+    browser.sign_out().await;
+
+    // Phone: sign in, and open the Assistant tab while the "Signed in as" toast shows.
+    browser.sign_up_or_in("signin", email).await;
+    browser
+        .wait_for("the history to load", "return document.querySelectorAll('#chat-log .msg').length >= 28;")
+        .await;
+    browser.click(".view-switch-btn[data-pane='chat']").await;
+    browser.wait_visible("#chat-form").await;
+    let layout = browser.layout().await;
+    let toasts = layout["toasts"].to_string();
+    assert!(toasts.contains("Signed in as"), "the sign-in toast still shows for the check: {layout}");
+    problems.extend(layout_problems("phone, Assistant tab, sign-in toast up", &layout));
+    browser.screenshot("phone-assistant-long-toast").await;
+    let at_end = "const log = document.getElementById('chat-log'); \
+                  return log.scrollHeight - log.clientHeight > 200 && log.scrollHeight - log.clientHeight - log.scrollTop <= 1;";
+    if !browser.becomes(at_end, Duration::from_secs(5)).await {
+        let layout = browser.layout().await;
+        problems.push(format!(
+            "phone: the Assistant tab does not open at the latest message: the chat overflows by {}px and is {}px from its end",
+            layout["log_overflow"], layout["log_from_end"]
+        ));
+    }
+    browser
+        .wait_for("the toast to go", "return document.querySelectorAll('#toasts .toast').length === 0;")
+        .await;
+    problems.extend(layout_problems("phone, Assistant tab, after the toast", &browser.layout().await));
+    browser.screenshot("phone-assistant-long").await;
+
+    // Sending: the one-line message box has no scrollbar, and the page still does not scroll.
+    for (when, size) in [("phone", PHONE), ("desktop 1280×800", DESKTOP), ("desktop 1280×900", (1280, 900))]
+    {
+        browser.resize(size).await;
+        let sent = browser.js("return document.querySelectorAll('#chat-log .msg.assistant').length;").await;
+        browser.fill("#chat-input", "what's still pending?").await;
+        browser.click("#chat-send").await;
+        let replied = format!(
+            "return document.querySelectorAll('#chat-log .msg.assistant:not(.typing)').length > {sent} \
+             && !document.getElementById('chat-send').disabled;"
+        );
+        browser.wait_for(&format!("the reply at {when}"), &replied).await;
+        let layout = browser.layout().await;
+        problems.extend(layout_problems(&format!("{when}, after sending"), &layout));
+        if layout["input_scroll"].as_f64() > layout["input_client"].as_f64() {
+            problems.push(format!(
+                "{when}: the one-line message box scrolls after sending: scrollHeight {} > clientHeight {}",
+                layout["input_scroll"], layout["input_client"]
+            ));
+        }
+        if !browser.becomes(at_end, Duration::from_secs(5)).await {
+            problems.push(format!("{when}: the chat is not at the latest message after sending"));
+        }
+        browser.screenshot(&format!("layout-{}", slug(when))).await;
+    }
+
+    browser.assert_no_csp_violations("in the layout checks").await;
+    browser.client.close().await.unwrap();
+    assert!(problems.is_empty(), "layout problems:\n{}", problems.join("\n"));
+}

@@ -106,7 +106,7 @@ export function createChat({ onTasksChanged }) {
     if (pending.length) nodes.push(bubble("assistant", "", pending));
     if (nodes.length === 0) return welcome();
     el.log.replaceChildren(...nodes);
-    scrollToEnd();
+    scrollToEnd("instant");
   }
 
   async function send(text) {
@@ -200,13 +200,44 @@ export function createChat({ onTasksChanged }) {
     show(el.error, true);
   }
 
-  function scrollToEnd() {
-    el.log.scrollTop = el.log.scrollHeight;
+  // Whether the log shows its latest message. It stays there when the log changes size (the
+  // phone's Assistant tab opening: while hidden the log has no size, so it cannot be scrolled;
+  // the window resized; the message box growing) unless the user scrolled up to read.
+  let atEnd = true;
+  let lastTop = 0;
+
+  function scrollToEnd(behavior = "smooth") {
+    atEnd = true;
+    el.log.scrollTo({ top: el.log.scrollHeight, behavior });
   }
 
+  el.log.addEventListener(
+    "scroll",
+    () => {
+      if (el.log.clientHeight === 0) return; // hidden
+      const top = el.log.scrollTop;
+      if (el.log.scrollHeight - el.log.clientHeight - top <= 2) atEnd = true;
+      else if (top < lastTop) atEnd = false; // scrolled up (a smooth scroll to the end only goes down)
+      lastTop = top;
+    },
+    { passive: true },
+  );
+  new ResizeObserver(() => {
+    if (el.log.clientHeight === 0) lastTop = 0; // hidden: shown again, it starts at the top
+    else if (atEnd) scrollToEnd("instant");
+  }).observe(el.log);
+
+  // The phone layout floats toasts above the message box, whatever its height (see app.css).
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--chat-form-height", `${el.form.offsetHeight}px`);
+  }).observe(el.form);
+
+  // One line tall when empty, growing with the text up to 160px. The height set is the border
+  // box's: the borders come on top of the content's scrollHeight, or the box scrolls by them.
   function autosize() {
     el.input.style.height = "auto";
-    el.input.style.height = `${Math.min(el.input.scrollHeight, 160)}px`;
+    const borders = el.input.offsetHeight - el.input.clientHeight;
+    el.input.style.height = `${Math.min(el.input.scrollHeight + borders, 160)}px`;
   }
 
   el.form.addEventListener("submit", (event) => {
