@@ -26,14 +26,14 @@ pub const IMAGES: [ImageSpec; 2] = [
     ImageSpec {
         name: "todo-api",
         dockerfile: "infra/docker/api.Dockerfile",
-        sources: &["services/api", "services/healthcheck"],
+        sources: &["services/api", "services/healthcheck", "services/serve"],
         size_goal_mb: 30,
         size_budget_mb: 200,
     },
     ImageSpec {
         name: "todo-web",
         dockerfile: "infra/docker/web.Dockerfile",
-        sources: &["services/web", "services/healthcheck"],
+        sources: &["services/web", "services/healthcheck", "services/serve"],
         size_goal_mb: 15,
         size_budget_mb: 100,
     },

@@ -144,6 +144,9 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// How long a client may take to send a request header, and may leave a keep-alive
+    /// connection idle, before the connection is closed.
+    pub connection_timeouts: todo_serve::Timeouts,
     pub llm: LlmConfig,
     /// Things worth a warning once logging is up (it is not yet while the config is read).
     pub warnings: Vec<String>,
@@ -300,6 +303,10 @@ impl Config {
         };
         let request_timeout = seconds(&mut r, "REQUEST_TIMEOUT_SECS", 30);
         let shutdown_grace = seconds(&mut r, "SHUTDOWN_GRACE_SECS", 20);
+        let connection_timeouts = todo_serve::Timeouts {
+            header_read: seconds(&mut r, "HEADER_READ_TIMEOUT_SECS", 10),
+            idle: seconds(&mut r, "IDLE_TIMEOUT_SECS", 60),
+        };
         // SHUTDOWN_GRACE_SECS may be below REQUEST_TIMEOUT_SECS, and is by default: a 30 s pod
         // termination period must cover the drain and closing the pool. A request still running
         // when the drain ends is cut off; chat turns stop calling the model as the drain starts
@@ -321,6 +328,7 @@ impl Config {
             trust_proxy_headers,
             request_timeout,
             shutdown_grace,
+            connection_timeouts,
             llm: llm.expect("no error recorded, so the LLM settings are set"),
             warnings,
         })
@@ -559,6 +567,8 @@ mod tests {
         assert!(!c.trust_proxy_headers);
         assert_eq!(c.request_timeout, Duration::from_secs(30));
         assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(c.connection_timeouts.header_read, Duration::from_secs(10));
+        assert_eq!(c.connection_timeouts.idle, Duration::from_secs(60));
         match c.database {
             DatabaseConfig::Sqlite { path, .. } => {
                 assert_eq!(path, PathBuf::from("./data/todo.db"))

@@ -23,6 +23,12 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// A valid token for an account this server does not have (its database was reset or
+    /// replaced since the token was issued): signing in again cannot help, signing up can.
+    #[error(
+        "the account this token was issued for does not exist on this server (its data may have been reset); sign up again"
+    )]
+    AccountNotFound,
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("{0}")]
@@ -65,7 +71,9 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unauthorized(_) | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::InvalidCredentials | Self::AccountNotFound => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -87,6 +95,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unauthorized(_) => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountNotFound => "account_not_found",
             Self::EmailTaken => "email_taken",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -145,7 +154,7 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*wait)));
             }
-            Self::Unauthorized(_) | Self::InvalidCredentials => {
+            Self::Unauthorized(_) | Self::InvalidCredentials | Self::AccountNotFound => {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"todo-api\""));

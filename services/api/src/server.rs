@@ -1,6 +1,6 @@
 //! Startup and shutdown around the router: connect, migrate, bind, serve, drain, close.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,6 +38,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     shutdown_grace: Duration,
+    connection_timeouts: todo_serve::Timeouts,
 }
 
 impl Application {
@@ -50,7 +51,12 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let state = AppState::new(config, db);
         tracing::info!(agent = %state.agent.describe(), "chat agent ready");
-        Ok(Self { listener, state, shutdown_grace: config.shutdown_grace })
+        Ok(Self {
+            listener,
+            state,
+            shutdown_grace: config.shutdown_grace,
+            connection_timeouts: config.connection_timeouts,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -61,13 +67,15 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `signal` resolves, then stops accepting connections, lets in-flight
-    /// requests finish for up to the grace period, and closes the database pool.
+    /// Serves until `signal` resolves, then stops accepting connections, closes idle ones, lets
+    /// in-flight requests finish for up to the grace period, and closes the database pool.
+    /// Connections that take too long to send a request header, or sit idle too long between
+    /// requests, are closed all along (`HEADER_READ_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`).
     pub async fn run_until_stopped(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<Shutdown> {
-        let Self { listener, state, shutdown_grace } = self;
+        let Self { listener, state, shutdown_grace, connection_timeouts } = self;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening");
 
@@ -79,12 +87,7 @@ impl Application {
                 lifecycle.begin_draining();
             }
         };
-        let server = axum::serve(
-            listener,
-            http::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(trigger)
-        .into_future();
+        let server = todo_serve::serve(listener, http::app(state.clone()), connection_timeouts, trigger);
         let grace_over = async {
             lifecycle.draining().await;
             tracing::info!(
@@ -96,10 +99,7 @@ impl Application {
         };
 
         let outcome = tokio::select! {
-            served = server => {
-                served?;
-                Shutdown::Drained
-            }
+            () = server => Shutdown::Drained,
             () = grace_over => Shutdown::GraceExceeded {
                 abandoned: state.metrics.in_flight(),
             },

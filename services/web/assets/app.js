@@ -144,13 +144,19 @@ $("sign-out").addEventListener("click", () => {
 
 // A 401 on any call means the token expired or was revoked: back to sign-in, once. Whether the
 // app is showing decides, not whether a session is stored: another tab may have removed it.
-on("unauthorized", () => {
+// `account_not_found`: the token is valid but the server no longer has the account (its data
+// was reset), so signing in cannot work and the message says to sign up.
+on("unauthorized", (error) => {
   if ($("app-view").hidden) return;
   const email = session.get()?.user?.email ?? shownUser?.email ?? "";
   session.clear();
   endSession();
   $("auth-email").value = email;
-  showAuth("Your session has expired. Please sign in again.");
+  showAuth(
+    error?.code === "account_not_found"
+      ? "Your account no longer exists on this server (its data was reset). Please sign up again."
+      : "Your session has expired. Please sign in again.",
+  );
 });
 
 // Another tab signed out, or signed in (maybe as someone else): follow it rather than keep

@@ -22,6 +22,9 @@ pub struct Config {
     pub log_filter: String,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long a client may take to send a request header, and may leave a keep-alive
+    /// connection idle, before the connection is closed.
+    pub connection_timeouts: todo_serve::Timeouts,
 }
 
 /// One problem with one variable; `Display` gives the line a user sees.
@@ -103,24 +106,33 @@ impl Config {
             error("RUST_LOG", format!("`{log_filter}` is not a valid filter, e.g. `info,todo_web=debug`"));
         }
 
-        let shutdown_grace = match get("SHUTDOWN_GRACE_SECS") {
-            None => Duration::from_secs(20),
+        let mut seconds = |key: &'static str, default: u64| match get(key) {
+            None => Duration::from_secs(default),
             Some(value) => match value.trim().parse::<u64>() {
                 Ok(secs @ 1..=3600) => Duration::from_secs(secs),
                 _ => {
-                    error(
-                        "SHUTDOWN_GRACE_SECS",
-                        format!("must be a whole number of seconds from 1 to 3600, got `{value}`"),
-                    );
-                    Duration::from_secs(20)
+                    error(key, format!("must be a whole number of seconds from 1 to 3600, got `{value}`"));
+                    Duration::from_secs(default)
                 }
             },
+        };
+        let shutdown_grace = seconds("SHUTDOWN_GRACE_SECS", 20);
+        let connection_timeouts = todo_serve::Timeouts {
+            header_read: seconds("HEADER_READ_TIMEOUT_SECS", 10),
+            idle: seconds("IDLE_TIMEOUT_SECS", 60),
         };
 
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Config { listen: SocketAddr::new(ip, port), api_upstream, log_format, log_filter, shutdown_grace })
+        Ok(Config {
+            listen: SocketAddr::new(ip, port),
+            api_upstream,
+            log_format,
+            log_filter,
+            shutdown_grace,
+            connection_timeouts,
+        })
     }
 }
 
@@ -152,6 +164,9 @@ mod tests {
         assert!(config.api_upstream.is_none());
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.log_filter, "info");
+        assert_eq!(config.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(config.connection_timeouts.header_read, Duration::from_secs(10));
+        assert_eq!(config.connection_timeouts.idle, Duration::from_secs(60));
     }
 
     #[test]
@@ -161,10 +176,22 @@ mod tests {
             ("BIND_ADDR", "localhost"),
             ("API_UPSTREAM", "https://api"),
             ("LOG_FORMAT", "xml"),
+            ("HEADER_READ_TIMEOUT_SECS", "0"),
+            ("IDLE_TIMEOUT_SECS", "a minute"),
         ])
         .unwrap_err();
         let keys: Vec<&str> = errors.0.iter().map(|e| e.key).collect();
-        assert_eq!(keys, ["PORT", "BIND_ADDR", "API_UPSTREAM", "LOG_FORMAT"]);
+        assert_eq!(
+            keys,
+            [
+                "PORT",
+                "BIND_ADDR",
+                "API_UPSTREAM",
+                "LOG_FORMAT",
+                "HEADER_READ_TIMEOUT_SECS",
+                "IDLE_TIMEOUT_SECS"
+            ]
+        );
         assert!(errors.to_string().contains("use http://"), "{errors}");
     }
 

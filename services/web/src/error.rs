@@ -15,8 +15,6 @@ pub enum Error {
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("the UI's assets cannot be loaded: {0}")]
     Assets(String),
-    #[error("the server stopped: {0}")]
-    Serve(std::io::Error),
 }
 
 /// A JSON error in the API's shape, `{ "error": { "code", "message" } }`, so the UI handles

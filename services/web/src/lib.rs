@@ -47,6 +47,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     shutdown_grace: Duration,
+    connection_timeouts: todo_serve::Timeouts,
 }
 
 impl Application {
@@ -55,19 +56,25 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| Error::Bind { addr: config.listen, source })?;
-        Ok(Application { listener, router: router(config, assets), shutdown_grace: config.shutdown_grace })
+        Ok(Application {
+            listener,
+            router: router(config, assets),
+            shutdown_grace: config.shutdown_grace,
+            connection_timeouts: config.connection_timeouts,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish for up to the
-    /// grace period (a proxied chat turn can take a while) before returning.
+    /// Serves until `shutdown` completes, then closes idle connections and lets in-flight
+    /// requests finish for up to the grace period (a proxied chat turn can take a while) before
+    /// returning. Connections that take too long to send a request header, or sit idle too long
+    /// between requests, are closed all along (`HEADER_READ_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        let server = todo_serve::serve(self.listener, self.router, self.connection_timeouts, async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         });
         let grace = self.shutdown_grace;
@@ -78,7 +85,7 @@ impl Application {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = server => result.map_err(Error::Serve),
+            () = server => Ok(()),
             () = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; exiting anyway");
                 Ok(())

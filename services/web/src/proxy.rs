@@ -23,6 +23,7 @@ use crate::error::JsonError;
 /// a hung upstream does not hold a browser connection for ever.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Proxy {
@@ -35,7 +36,10 @@ impl Proxy {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        // A pooled connection is dropped well before todo-api closes it as idle (its
+        // IDLE_TIMEOUT_SECS, 60 by default), so a request never goes out on one being closed.
+        let client =
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE_TIMEOUT).build(connector);
         Proxy { upstream, client }
     }
 

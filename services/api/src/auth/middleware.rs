@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::UserId;
+use super::{UserId, users};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,6 +22,12 @@ pub async fn require_user(
 ) -> Result<Response, ApiError> {
     let token = bearer_token(&request)?;
     let user = state.tokens.verify(token)?;
+    // Checked here, once, for every authenticated route: a token outlives a database that was
+    // reset or replaced, and its user's writes would then break foreign keys (500) while its
+    // reads found nothing (200, empty). One primary-key lookup per request.
+    if users::find(&state.db, user).await?.is_none() {
+        return Err(ApiError::AccountNotFound);
+    }
     request.extensions_mut().insert(CurrentUser(user));
     Ok(next.run(request).await)
 }

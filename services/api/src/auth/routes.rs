@@ -72,8 +72,5 @@ pub async fn login(
 
 pub async fn me(State(state): State<AppState>, CurrentUser(id): CurrentUser) -> Result<Json<User>, ApiError> {
     // A valid token for an account that no longer exists is no longer a valid identity.
-    users::find(&state.db, id)
-        .await?
-        .map(Json)
-        .ok_or(ApiError::Unauthorized("the account for this token no longer exists"))
+    users::find(&state.db, id).await?.map(Json).ok_or(ApiError::AccountNotFound)
 }

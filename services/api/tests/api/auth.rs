@@ -1,10 +1,11 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use todo_api::auth::{AUDIENCE, Claims, ISSUER};
+use todo_api::http::Access;
 
 use crate::backend_test;
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, error_code};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, TestDb, error_code};
 
 backend_test!(
     async fn signup_returns_a_token_and_the_normalised_user(db) {
@@ -175,5 +176,41 @@ backend_test!(
         let (_, expired) = app.get("/api/auth/me", &bad_tokens[0].1).await;
         assert!(expired["error"]["message"].as_str().unwrap().contains("expired"), "{expired}");
         app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn a_token_for_an_account_the_database_no_longer_has_signs_out_with_its_own_code(db) {
+        // A browser keeps its token while the server's database is wiped: the same secret
+        // signs tokens, but the account is gone.
+        let before = TestApp::spawn(&db).await;
+        let user = before.new_user().await;
+        before.create_task(&user, "written before the reset").await;
+        before.stop().await;
+        let wiped = TestDb::new(db.backend.clone()).await;
+        let app = TestApp::spawn(&wiped).await;
+
+        let mut checked = 0;
+        for endpoint in todo_api::http::endpoints() {
+            if !matches!(endpoint.access, Access::Read | Access::Write) {
+                continue;
+            }
+            let path = endpoint.path.replace("{id}", "1");
+            let body = (endpoint.method != Method::GET && endpoint.method != Method::DELETE)
+                .then(|| json!({ "title": "after the reset", "message": "add buy milk", "completed": true }));
+            let (status, body) =
+                app.request(endpoint.method.clone(), &path, Some(&user.token), body).await;
+            let what = format!("{} {path}", endpoint.method);
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+            assert_eq!(error_code(&body), "account_not_found", "{what}");
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} authenticated routes");
+
+        // Nothing was written for the missing account, and signing up again works.
+        let fresh = app.new_user().await;
+        assert!(app.task_state(&fresh).await.is_empty());
+        app.stop().await;
+        wiped.cleanup().await;
     }
 );

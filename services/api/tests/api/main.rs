@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod chat;
+mod connections;
 mod conversation_flows;
 mod conversations;
 mod errors;

@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::backend_test;
+use crate::connections::{read_response, until_closed};
 use crate::helpers::{JWT_SECRET, TestDb, eventually};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_todo-api");
@@ -18,7 +19,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_todo-api");
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Every variable the binary reads, cleared so the developer's own environment cannot leak in.
-const KNOWN_KEYS: [&str; 18] = [
+const KNOWN_KEYS: [&str; 20] = [
     "TODO_ENV",
     "PORT",
     "BIND_ADDR",
@@ -34,6 +35,8 @@ const KNOWN_KEYS: [&str; 18] = [
     "TRUST_PROXY_HEADERS",
     "REQUEST_TIMEOUT_SECS",
     "SHUTDOWN_GRACE_SECS",
+    "HEADER_READ_TIMEOUT_SECS",
+    "IDLE_TIMEOUT_SECS",
     "TEST_DATABASE_URL",
     "JWT_SECRET_FILE",
     "DATABASE_URL_FILE",
@@ -202,6 +205,46 @@ backend_test!(
         let messages: Vec<_> = server.seen.iter().filter_map(|e| e["message"].as_str()).collect();
         assert!(messages.contains(&"database pool closed"), "{messages:?}");
         assert!(messages.contains(&"stopped cleanly"), "{messages:?}");
+    }
+);
+
+backend_test!(
+    async fn sigterm_closes_idle_connections_at_once_and_lets_the_in_flight_request_finish(db) {
+        // Long, so that only the drain can explain prompt closes and a prompt exit.
+        let mut server = tokio::task::block_in_place(|| {
+            Server::start(
+                &db,
+                &[("SHUTDOWN_GRACE_SECS", "60"), ("HEADER_READ_TIMEOUT_SECS", "120"), ("IDLE_TIMEOUT_SECS", "120")],
+            )
+        });
+        let addr = server.addr;
+        let token = signup(addr).await;
+        let silent = TcpStream::connect(addr).await.unwrap();
+        let mut half_header = TcpStream::connect(addr).await.unwrap();
+        half_header.write_all(b"GET /api/tasks HTTP/1.1\r\nHost: t\r\n").await.unwrap();
+        let mut keep_alive = TcpStream::connect(addr).await.unwrap();
+        keep_alive.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+        assert!(read_response(&mut keep_alive).await.starts_with("HTTP/1.1 200"));
+        let body = json!({"title": "finished during shutdown"}).to_string();
+        let mut in_flight = half_sent_request(addr, &token, &body).await;
+
+        let signalled = Instant::now();
+        server.signal(libc::SIGTERM);
+        for (name, mut stream) in [("silent", silent), ("half a header", half_header), ("idle keep-alive", keep_alive)] {
+            let (received, after) = until_closed(&mut stream, signalled).await;
+            assert!(received.is_empty(), "{name}: {received}");
+            assert!(after < Duration::from_secs(10), "{name} closed {after:?} after SIGTERM");
+        }
+
+        in_flight.write_all(&body.as_bytes()[body.len() / 2..]).await.unwrap();
+        let (response, _) = until_closed(&mut in_flight, signalled).await;
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+        assert!(response.contains("finished during shutdown"), "{response}");
+
+        let status = tokio::task::block_in_place(|| server.wait_exit(PATIENCE));
+        assert_eq!(status.code(), Some(0), "exit status {status:?}; logs: {:#?}", server.seen);
+        // Not the 60 s grace period: nothing was left to wait for.
+        assert!(signalled.elapsed() < Duration::from_secs(20), "exit took {:?}", signalled.elapsed());
     }
 );
 
