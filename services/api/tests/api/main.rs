@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod chat;
+mod contract;
 mod conversation_flows;
 mod conversations;
 mod errors;
