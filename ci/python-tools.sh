@@ -1,6 +1,7 @@
 # Installs the Python linters and validators the real-tool suites use into a venv under
-# target/ci/venv, and puts its bin/ on PATH: kubernetes-validate, checkov, yamllint (chart suite)
-# and hadolint (Dockerfile lint, for the containerize suite). Versions are pinned in
+# target/ci/venv, and puts its bin/ on PATH: kubernetes-validate, checkov, yamllint (chart suite),
+# hadolint (Dockerfile lint, for the containerize suite), shellcheck (scripts suite) and
+# schemathesis (api-contract suite). Versions are pinned in
 # ci/python-tools.txt. Sourced by .ci/run; usable by hand: `source ci/python-tools.sh`.
 # shellcheck shell=bash
 
@@ -41,7 +42,8 @@ ci_python_tools_main() {
   export BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
   echo "ci/python-tools.sh: kubernetes-validate $("$venv/bin/kubernetes-validate" --version 2>&1 | tail -1)," \
     "checkov $("$venv/bin/checkov" --version 2>/dev/null), $("$venv/bin/yamllint" --version)," \
-    "hadolint $("$venv/bin/hadolint" --version 2>/dev/null | head -1)" >&2
+    "hadolint $("$venv/bin/hadolint" --version 2>/dev/null | head -1)," \
+    "schemathesis $("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" >&2
 }
 
 ci_python_tools_main

@@ -6,12 +6,13 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
-/// cargo, and the programs the `scripts`, `chart`, `browser`, `containers` and `kube` suites need
+/// cargo, and the programs the `scripts`, `chart`, `api-contract`, `browser`, `containers` and `kube`
+/// suites need
 /// (they run `cargo test`, so the fake cargo answers for them).
 fn world_with_cargo() -> World {
     let mut world = World::new();
     world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
-    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS).chain(&["shellcheck"]) {
+    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS).chain(&["shellcheck", "schemathesis"]) {
         world.install(tool);
     }
     world.install("docker").on("docker", &["version", "--format"], Reply::ok("28.2.2\n"));
@@ -32,6 +33,7 @@ fn world_with_cargo() -> World {
 const SCRIPTS_SUITE: &str = "cargo test -p xtask --test onboard -- --ignored";
 const CHART_SUITE_TOOLS: [&str; 5] = ["helm3", "helm4", "kubernetes-validate", "checkov", "yamllint"];
 const CHART_SUITE: &str = "cargo test -p xtask --test chart_real_tools -- --ignored";
+const API_CONTRACT_SUITE: &str = "cargo test -p todo-api --test api -- --ignored contract --nocapture";
 const BROWSER_SUITE_TOOLS: [&str; 2] = ["chromium", "chromedriver"];
 const BROWSER_SUITE: &str = "cargo test -p xtask --test browser_real_tools -- --ignored";
 const CONTAINERS_SUITE: &str = "cargo test -p xtask --test containers_real_tools -- --ignored";
@@ -65,6 +67,9 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
         ▶ chart
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test chart_real_tools -- --ignored
         ✓ chart planned in <T>
+        ▶ api-contract
+          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p todo-api --test api -- --ignored contract --nocapture
+        ✓ api-contract planned in <T>
         ▶ browser
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test browser_real_tools -- --ignored
         ✓ browser planned in <T>
@@ -77,15 +82,16 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test kube_real_tools -- --ignored --test-threads=1 --nocapture
         ✓ kube planned in <T>
 
-          phase       result   time  budget  note
-          compile     planned  <T>  -
-          workspace   planned  <T>  -
-          scripts     planned  <T>  -
-          chart       planned  <T>  -
-          browser     planned  <T>  -
-          containers  planned  <T>  -
-          kube        planned  <T>  -
-        7 planned, 0 skipped, 0 failed in <T>
+          phase         result   time  budget  note
+          compile       planned  <T>  -
+          workspace     planned  <T>  -
+          scripts       planned  <T>  -
+          chart         planned  <T>  -
+          api-contract  planned  <T>  -
+          browser       planned  <T>  -
+          containers    planned  <T>  -
+          kube          planned  <T>  -
+        8 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -105,6 +111,7 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
             "cargo test --workspace",
             SCRIPTS_SUITE,
             CHART_SUITE,
+            API_CONTRACT_SUITE,
             BROWSER_SUITE,
             CONTAINERS_SUITE,
             KUBE_SUITE
@@ -122,7 +129,8 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     assert_eq!(calls[4].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[5].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[6].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
-    assert!(run.stderr.contains("7 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert_eq!(calls[7].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    assert!(run.stderr.contains("8 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -172,7 +180,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 6 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 7 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -196,13 +204,23 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
     let lines: Vec<String> = cargo_calls(&world).iter().map(|c| c.line()).collect();
     assert_eq!(
         lines,
-        ["cargo test --workspace", SCRIPTS_SUITE, CHART_SUITE, BROWSER_SUITE, CONTAINERS_SUITE, KUBE_SUITE]
+        [
+            "cargo test --workspace",
+            SCRIPTS_SUITE,
+            CHART_SUITE,
+            API_CONTRACT_SUITE,
+            BROWSER_SUITE,
+            CONTAINERS_SUITE,
+            KUBE_SUITE
+        ]
     );
 
     let run = world.xtask(&["test", "--from", "lint"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("no phase `lint`; its phases are: compile, workspace, scripts, chart, browser"),
+        run.stderr.contains(
+            "no phase `lint`; its phases are: compile, workspace, scripts, chart, api-contract, browser"
+        ),
         "{}",
         run.stderr
     );
@@ -242,6 +260,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start chart",
             "command",
             "phase_finish chart",
+            "phase_start api-contract",
+            "command",
+            "phase_finish api-contract",
             "phase_start browser",
             "command",
             "phase_finish browser",
@@ -272,6 +293,25 @@ fn fakes_the_chart_suite_is_skipped_with_the_fix_or_fails_under_require_tools() 
     assert!(!world.calls().iter().any(|c| c.line() == CHART_SUITE));
 
     let run = world.xtask(&["test", "--require-tools", "--from", "chart"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--require-tools forbids skipping it"), "{}", run.stderr);
+}
+
+#[test]
+fn fakes_the_api_contract_suite_is_skipped_with_the_fix_or_fails_under_require_tools() {
+    let mut world = world_with_cargo();
+    world.uninstall("schemathesis");
+    let run = world.xtask(&["test"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(run.stderr.contains("skipping the api-contract suite"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`schemathesis` (target/ci or PATH): bash ci/python-tools.sh"),
+        "{}",
+        run.stderr
+    );
+    assert!(!world.calls().iter().any(|c| c.line() == API_CONTRACT_SUITE));
+
+    let run = world.xtask(&["test", "--require-tools", "--from", "api-contract"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("--require-tools forbids skipping it"), "{}", run.stderr);
 }

@@ -15,12 +15,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{ALLOW, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, Implementation,
+    JsonRpcMessage, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -31,7 +32,7 @@ use tower::ServiceExt as _;
 use crate::auth::CurrentUser;
 use crate::db::Db;
 use crate::error::{ApiError, json_error};
-use crate::http::extract::{JsonBody, MAX_BODY_BYTES};
+use crate::http::extract::{JsonBody, MAX_BODY_BYTES, as_i64};
 use crate::state::AppState;
 use crate::tools::{self, TOOLS, ToolCall};
 
@@ -63,8 +64,11 @@ pub fn service(db: Db) -> McpService {
     )
 }
 
-/// The route handler: checks the body as every JSON route does (media type, size, syntax: 415,
-/// 413, 400 in the API's error shape), then hands the authenticated request to rmcp.
+/// The route handler: checks the body as every JSON route does (media type, size, syntax, an
+/// object: 415, 413, 400, 422 in the API's error shape), then the `Accept` header (406) and that
+/// the body is a JSON-RPC request or notification rmcp can read, then hands the authenticated
+/// request to rmcp. A request whose parameters do not fit its method gets the JSON-RPC error
+/// `-32602` (invalid params) as JSON-RPC asks, where rmcp would answer a bare 415.
 pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let message = match JsonBody::<serde_json::Value>::from_request(
@@ -76,12 +80,101 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         Ok(JsonBody(message)) => message,
         Err(e) => return e.into_response(),
     };
+    if !accepts_json_and_event_stream(&parts.headers) {
+        return json_error(StatusCode::NOT_ACCEPTABLE, "not_acceptable", NOT_ACCEPTABLE);
+    }
+    let mut message = message;
+    // A JSON-RPC id may be written `7.0`; rmcp reads only integers and strings.
+    if let Some(id) = message.get_mut("id")
+        && let Some(whole) = id.as_number().filter(|n| !n.is_i64()).and_then(as_i64)
+    {
+        *id = whole.into();
+    }
+    if let Some(refusal) = refuse_unreadable(&message) {
+        return refusal;
+    }
     let body = Body::from(serde_json::to_vec(&message).expect("a JSON value serialises"));
     let response = match state.mcp.as_ref().clone().oneshot(Request::from_parts(parts, body)).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     };
     uniform_errors(response).await
+}
+
+const NOT_ACCEPTABLE: &str = "Not Acceptable: Client must accept both application/json and text/event-stream";
+
+/// What rmcp requires of `Accept` before it serves a POST: both media types, neither weighted
+/// `q=0`. Checked here too, so that a refusal of the body below never comes before the 406.
+fn accepts_json_and_event_stream(headers: &axum::http::HeaderMap) -> bool {
+    let (mut json, mut event_stream) = (false, false);
+    let entries = headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+    for entry in entries {
+        let mut parts = entry.split(';');
+        let essence = parts.next().unwrap_or("").trim();
+        let zero_weight = |q: &str| {
+            let (whole, fraction) = q.split_once('.').unwrap_or((q, ""));
+            whole == "0" && fraction.len() <= 3 && fraction.bytes().all(|d| d == b'0')
+        };
+        let refused = parts.any(|p| {
+            p.split_once('=').is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("q") && zero_weight(value.trim())
+            })
+        });
+        if refused {
+            continue;
+        }
+        json |= essence.eq_ignore_ascii_case("application/json");
+        event_stream |= essence.eq_ignore_ascii_case("text/event-stream");
+    }
+    json && event_stream
+}
+
+/// The members of a JSON-RPC 2.0 request or notification.
+const MEMBERS: [&str; 4] = ["jsonrpc", "id", "method", "params"];
+
+/// The answer to a body rmcp cannot read as a client's JSON-RPC request or notification, or
+/// `None` when it can. A request (an `id` and a `method`) whose parameters do not fit gets a
+/// JSON-RPC error response; anything else is not a message this server takes: 422. So is a
+/// member JSON-RPC does not define, which rmcp would ignore.
+fn refuse_unreadable(message: &serde_json::Value) -> Option<Response> {
+    if let Some(other) = message.as_object().and_then(|m| m.keys().find(|k| !MEMBERS.contains(&k.as_str()))) {
+        let text =
+            format!("unknown member `{other}`: a JSON-RPC 2.0 message has only {}", MEMBERS.join(", "));
+        return Some(ApiError::Validation(text).into_response());
+    }
+    let error = match serde_json::from_value::<ClientJsonRpcMessage>(message.clone()) {
+        Ok(JsonRpcMessage::Request(_) | JsonRpcMessage::Notification(_)) => return None,
+        Ok(_) => {
+            return Some(
+                ApiError::Validation(
+                    "this server is stateless: it takes JSON-RPC requests and notifications, not responses"
+                        .into(),
+                )
+                .into_response(),
+            );
+        }
+        Err(e) => e,
+    };
+    let id = message.get("id").filter(|id| id.is_string() || id.is_i64());
+    let method = message.get("method").and_then(serde_json::Value::as_str);
+    let envelope = message.get("jsonrpc").and_then(serde_json::Value::as_str) == Some("2.0")
+        && message.get("params").is_none_or(|p| p.is_object() || p.is_null());
+    match (id, method) {
+        (Some(id), Some(method)) if envelope => {
+            let reply = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": id,
+                "error": {"code": -32602, "message": format!("invalid params for `{method}`: {error}")},
+            });
+            Some(axum::Json(reply).into_response())
+        }
+        _ => Some(
+            ApiError::Validation(format!(
+                "not a JSON-RPC 2.0 request or notification this server reads: {error}"
+            ))
+            .into_response(),
+        ),
+    }
 }
 
 /// rmcp answers HTTP-level problems (wrong media type, body too large, a malformed message) in

@@ -77,6 +77,17 @@ fn suites() -> Vec<Suite> {
             command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test chart_real_tools -- --ignored")),
         },
         Suite {
+            name: "api-contract",
+            about: "schemathesis (every check, fixed seed) finds no failure of the real todo-api against its served OpenAPI document",
+            requires: |cx| {
+                let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
+                Missing::ci_program(cx, "schemathesis", python).into_iter().collect()
+            },
+            command: |cx| {
+                Cmd::from(cmd!(cx.sh, "cargo test -p todo-api --test api -- --ignored contract --nocapture"))
+            },
+        },
+        Suite {
             name: "browser",
             about: "the UI end to end in headless Chromium against `cargo xtask up`",
             requires: |_| {

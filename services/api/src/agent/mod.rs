@@ -23,7 +23,7 @@ pub mod offline;
 mod routes;
 pub mod turn;
 
-pub use routes::chat;
+pub use routes::{MESSAGE_MAX_CHARS, chat};
 
 use self::confirm::Answered;
 use self::confirm::pending::Pending;

@@ -33,7 +33,7 @@ const CONVERSATION_TITLE_CHARS: usize = 80;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChatBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::extract::whole_number")]
     conversation_id: Option<i64>,
     message: String,
 }
@@ -123,12 +123,13 @@ pub async fn chat(
 }
 
 fn validate(message: &str) -> Result<String, ApiError> {
+    // Counted as sent, before trimming, as the OpenAPI document's maxLength says.
+    if message.chars().count() > MESSAGE_MAX_CHARS {
+        return Err(ApiError::Validation(format!("message must be at most {MESSAGE_MAX_CHARS} characters")));
+    }
     let message = message.trim();
     if message.is_empty() {
         return Err(ApiError::Validation("message must not be empty".into()));
-    }
-    if message.chars().count() > MESSAGE_MAX_CHARS {
-        return Err(ApiError::Validation(format!("message must be at most {MESSAGE_MAX_CHARS} characters")));
     }
     if message.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(ApiError::Validation("message must not contain control characters".into()));

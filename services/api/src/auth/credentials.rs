@@ -6,8 +6,10 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 /// Long enough for any passphrase or password manager, short enough that nobody makes us hash
 /// megabytes.
 pub const PASSWORD_MAX_CHARS: usize = 128;
-const EMAIL_MAX_CHARS: usize = 254;
-const EMAIL_LOCAL_MAX_CHARS: usize = 64;
+/// Counted as sent (before trimming and lower-casing), as the OpenAPI document's maxLength says.
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// The part before the last `@`, counted before lower-casing (which lengthens a few letters).
+pub const EMAIL_LOCAL_MAX_CHARS: usize = 64;
 
 /// An email address in the form it is stored and compared in: trimmed and lower-cased, so that
 /// `Ada@Example.com` and `ada@example.com ` are one account.
@@ -16,14 +18,15 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim().to_lowercase();
         let invalid = || format!("email `{}` is not a valid email address", raw.trim());
-        if email.chars().count() > EMAIL_MAX_CHARS {
+        if raw.chars().count() > EMAIL_MAX_CHARS {
             return Err(format!("email must be at most {EMAIL_MAX_CHARS} characters"));
         }
+        let local_chars = raw.trim().rsplit_once('@').map_or(0, |(local, _)| local.chars().count());
+        let email = raw.trim().to_lowercase();
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
         let well_formed = !local.is_empty()
-            && local.chars().count() <= EMAIL_LOCAL_MAX_CHARS
+            && local_chars <= EMAIL_LOCAL_MAX_CHARS
             && domain.contains('.')
             && !domain.starts_with(['.', '-'])
             && !domain.ends_with(['.', '-'])
@@ -97,6 +100,10 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(Email::parse(&long).unwrap_err().contains("at most 254"));
+        // Counted as sent: surrounding spaces count, lower-casing's longer letters do not.
+        assert!(Email::parse(&format!("{} ", "a".repeat(242) + "@example.com")).is_err());
+        assert!(Email::parse(&format!("{}@example.com", "\u{130}".repeat(64))).is_ok());
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub mod users;
 
 use serde::{Deserialize, Serialize};
 
-pub use credentials::{Email, NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+pub use credentials::{
+    EMAIL_LOCAL_MAX_CHARS, EMAIL_MAX_CHARS, Email, NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,
+};
 pub use middleware::{CurrentUser, require_user};
 pub use password::Passwords;
 pub use routes::{login, me, signup};

@@ -16,8 +16,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A JSON request body deserialised into `T`.
 ///
-/// Malformed JSON is a 400 `bad_request`; JSON of the wrong shape (unknown or missing fields,
-/// wrong types) is a 422 `validation_error` whose message names the field.
+/// Malformed JSON is a 400 `bad_request`; JSON of the wrong shape (not an object, unknown or
+/// missing fields, wrong types) is a 422 `validation_error` whose message names the field.
 pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
@@ -53,6 +53,22 @@ fn is_json(request: &Request) -> bool {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body the API takes is an object. Serde would fill a struct from an array too
+    // (`["title", "description"]` positionally), and a `Value` takes anything: refuse the rest
+    // here, once, after malformed JSON has had its 400.
+    let first = bytes.iter().find(|&&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+            .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        let kind = match first {
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            _ => "a number",
+        };
+        return Err(ApiError::Validation(format!("the request body must be a JSON object, not {kind}")));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -75,6 +91,25 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     deserializer.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
+}
+
+/// An optional integer field that also takes a number written with a zero fraction (`482.0`):
+/// JSON Schema's `integer` is the value, not its spelling, and the OpenAPI document says
+/// `integer`.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::{Deserialize, Error};
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    as_i64(&number).map(Some).ok_or_else(|| D::Error::custom(format!("expected an integer, got {number}")))
+}
+
+/// The number as an i64 when it is a whole number in range, however it is written.
+pub fn as_i64(number: &serde_json::Number) -> Option<i64> {
+    number.as_i64().or_else(|| {
+        // An integer literal out of i64's range arrives as a float rounded to at least 2^63 in
+        // size: both bounds are exclusive so that it is refused, not clamped.
+        let bound = 2f64.powi(63);
+        number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < bound).map(|f| f as i64)
+    })
 }
 
 /// Query-string parameters deserialised into `T`; problems are a 422 naming the parameter.
@@ -145,6 +180,48 @@ mod tests {
         let (code, msg) = message(parse_json::<Body>(br#"{"title":"x","n":"seven"}"#).unwrap_err());
         assert_eq!(code, "validation_error");
         assert!(msg.starts_with("n: invalid type"), "{msg}");
+    }
+
+    #[test]
+    fn whole_numbers_may_have_a_zero_fraction() {
+        #[derive(Debug, Deserialize)]
+        struct Id {
+            #[serde(default, deserialize_with = "whole_number")]
+            id: Option<i64>,
+        }
+        let id = |body: &str| parse_json::<Id>(body.as_bytes()).map(|i| i.id);
+        assert_eq!(id(r#"{"id": 482.0}"#).unwrap(), Some(482));
+        assert_eq!(id(r#"{"id": -3}"#).unwrap(), Some(-3));
+        assert_eq!(id(r#"{"id": null}"#).unwrap(), None);
+        assert_eq!(id("{}").unwrap(), None);
+        assert_eq!(id(r#"{"id": 1.5}"#).unwrap_err().code(), "validation_error");
+        assert_eq!(id(r#"{"id": 1e19}"#).unwrap_err().code(), "validation_error");
+        assert_eq!(id(r#"{"id": -9223372036854775809}"#).unwrap_err().code(), "validation_error");
+        assert_eq!(id(r#"{"id": -9223372036854775808}"#).unwrap(), Some(i64::MIN));
+        assert_eq!(id(r#"{"id": "1"}"#).unwrap_err().code(), "validation_error");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        // A struct deserialises from a sequence too: this one would be `{title: "x", n: 1}`.
+        for (body, kind) in [
+            (&br#"["x", 1]"#[..], "an array"),
+            (b" []", "an array"),
+            (b"\"x\"", "a string"),
+            (b"true", "a boolean"),
+            (b"null", "null"),
+            (b"-1.5", "a number"),
+        ] {
+            let (code, msg) = message(parse_json::<Body>(body).unwrap_err());
+            assert_eq!(code, "validation_error");
+            assert_eq!(msg, format!("the request body must be a JSON object, not {kind}"));
+            let (code, _) = message(parse_json::<serde_json::Value>(body).unwrap_err());
+            assert_eq!(code, "validation_error");
+        }
+        assert!(parse_json::<serde_json::Value>(b"\n {}").is_ok());
+        // Malformed is malformed, whatever it starts with.
+        assert_eq!(parse_json::<Body>(b"[1,").unwrap_err().code(), "bad_request");
+        assert_eq!(parse_json::<Body>(b"[] []").unwrap_err().code(), "bad_request");
     }
 
     #[test]

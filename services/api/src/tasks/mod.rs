@@ -28,18 +28,22 @@ pub struct Task {
     pub updated_at: Timestamp,
 }
 
-/// A title: trimmed, 1 to 200 characters, one line.
+/// A title: at most 200 characters as sent, stored trimmed, which must leave some text on one
+/// line.
+///
+/// Lengths count the text as sent, before trimming, so a schema's `maxLength` states them
+/// exactly (the OpenAPI document takes these constants, and its `pattern`s the trimming rules).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.chars().count() > TITLE_MAX_CHARS {
+            return Err(format!("title must be at most {TITLE_MAX_CHARS} characters"));
+        }
         let title = raw.trim();
         if title.is_empty() {
             return Err("title must not be empty".into());
-        }
-        if title.chars().count() > TITLE_MAX_CHARS {
-            return Err(format!("title must be at most {TITLE_MAX_CHARS} characters"));
         }
         if title.chars().any(char::is_control) {
             return Err("title must be a single line without control characters".into());
@@ -52,19 +56,19 @@ impl Title {
     }
 }
 
-/// A description: trimmed, at most 2000 characters, line breaks and tabs allowed. Blank text is
-/// no description (`None`).
+/// A description: at most 2000 characters as sent, stored trimmed, line breaks and tabs allowed.
+/// Blank text is no description (`None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        if raw.chars().count() > DESCRIPTION_MAX_CHARS {
+            return Err(format!("description must be at most {DESCRIPTION_MAX_CHARS} characters"));
+        }
         let text = raw.trim();
         if text.is_empty() {
             return Ok(None);
-        }
-        if text.chars().count() > DESCRIPTION_MAX_CHARS {
-            return Err(format!("description must be at most {DESCRIPTION_MAX_CHARS} characters"));
         }
         // Postgres refuses NUL in text; other control characters are never intended.
         if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
@@ -116,14 +120,12 @@ pub struct TaskFilter {
 
 impl TaskFilter {
     pub fn new(status: StatusFilter, search: Option<&str>) -> Result<Self, String> {
+        if search.is_some_and(|q| q.chars().count() > SEARCH_MAX_CHARS) {
+            return Err(format!("q must be at most {SEARCH_MAX_CHARS} characters"));
+        }
         let search = search.map(str::trim).filter(|s| !s.is_empty());
-        if let Some(q) = search {
-            if q.chars().count() > SEARCH_MAX_CHARS {
-                return Err(format!("q must be at most {SEARCH_MAX_CHARS} characters"));
-            }
-            if q.chars().any(char::is_control) {
-                return Err("q must not contain control characters".into());
-            }
+        if search.is_some_and(|q| q.chars().any(char::is_control)) {
+            return Err("q must not contain control characters".into());
         }
         Ok(Self { status, search: search.map(str::to_owned) })
     }
@@ -139,6 +141,8 @@ mod tests {
         assert!(Title::parse("   ").is_err());
         assert!(Title::parse(&"é".repeat(200)).is_ok());
         assert!(Title::parse(&"é".repeat(201)).is_err());
+        // Lengths count what was sent, as the OpenAPI document's maxLength does.
+        assert!(Title::parse(&format!("{} ", "x".repeat(200))).is_err());
         assert!(Title::parse("two\nlines").is_err());
         assert!(Title::parse("nul\0").is_err());
     }
@@ -149,12 +153,14 @@ mod tests {
         assert!(Description::parse("a\nb\tc").unwrap().is_some());
         assert!(Description::parse("a\0b").is_err());
         assert!(Description::parse(&"x".repeat(2001)).is_err());
+        assert!(Description::parse(&" ".repeat(2001)).is_err());
     }
 
     #[test]
     fn search_text_is_trimmed_and_bounded() {
         assert_eq!(TaskFilter::new(StatusFilter::All, Some("  ")).unwrap().search, None);
         assert!(TaskFilter::new(StatusFilter::All, Some(&"q".repeat(201))).is_err());
+        assert!(TaskFilter::new(StatusFilter::All, Some(&format!(" {}", "q".repeat(200)))).is_err());
         assert!(TaskFilter::new(StatusFilter::All, Some("a\0")).is_err());
     }
 }

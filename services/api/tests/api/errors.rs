@@ -2,7 +2,7 @@
 //! answers with the same JSON error body and a request id.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::backend_test;
 use crate::helpers::TestApp;
@@ -142,6 +142,89 @@ backend_test!(
         assert_eq!(body, serde_json::json!({"error": {"code": "internal", "message": "internal error"}}));
         let (status, ready) = app.request(Method::GET, "/readyz", None, None).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn every_body_that_is_not_an_object_is_refused_and_changes_nothing(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let task = app.create_task(&user, "kept").await;
+        let task_path = format!("/api/tasks/{}", task["id"]);
+        // Serde would read the first two as a task `{title, description}` and the third as a
+        // patch `{title, description, completed}`: they must not create, rename or complete.
+        let bodies = [
+            json!([]),
+            json!(["via array", "desc"]),
+            json!(["renamed", null, true]),
+            json!("a string"),
+            json!(42),
+            json!(true),
+            Value::Null,
+        ];
+        let routes = [
+            (Method::POST, "/api/auth/signup".to_owned(), false),
+            (Method::POST, "/api/auth/login".to_owned(), false),
+            (Method::POST, "/api/tasks".to_owned(), true),
+            (Method::PATCH, task_path.clone(), true),
+            (Method::POST, "/api/chat".to_owned(), true),
+            (Method::POST, "/mcp".to_owned(), true),
+            (Method::POST, "/api/mcp".to_owned(), true),
+        ];
+        for (method, path, authorised) in &routes {
+            for body in &bodies {
+                let mut request = app
+                    .client
+                    .request(method.clone(), app.url(path))
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .body(body.to_string());
+                if *authorised {
+                    request = request.bearer_auth(&user.token);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let answer: Value = response.json().await.unwrap();
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path} {body}: {answer}");
+                assert_eq!(answer["error"]["code"], "validation_error", "{method} {path} {body}");
+                let message = answer["error"]["message"].as_str().unwrap();
+                assert!(message.starts_with("the request body must be a JSON object, not "), "{message}");
+            }
+        }
+        let (_, tasks) = app.get("/api/tasks", &user.token).await;
+        assert_eq!(tasks["total"], 1, "{tasks}");
+        assert_eq!(tasks["items"][0]["title"], "kept");
+        assert_eq!(tasks["items"][0]["completed"], false);
+        app.stop().await;
+    }
+);
+
+backend_test!(
+    async fn lengths_count_the_text_as_sent_and_whole_numbers_may_have_a_zero_fraction(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        // 200 characters and a space: the document's maxLength (200) refuses it, so does the server.
+        let padded = format!("{} ", "x".repeat(200));
+        let (status, answer) = app.post("/api/tasks", &user.token, json!({"title": padded})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        let (status, task) = app.post("/api/tasks", &user.token, json!({"title": " x ".repeat(66)})).await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        let (status, reply) = app.chat(&user, "add tea", None).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        let id = reply["conversation_id"].as_i64().unwrap();
+        let body = format!(r#"{{"message": "what's on my list", "conversation_id": {id}.0}}"#);
+        let response = app
+            .client
+            .post(app.url("/api/chat"))
+            .bearer_auth(&user.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.json::<Value>().await.unwrap()["conversation_id"], id);
         app.stop().await;
     }
 );

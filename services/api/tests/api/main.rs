@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod chat;
 mod connections;
+mod contract;
 mod conversation_flows;
 mod conversations;
 mod errors;

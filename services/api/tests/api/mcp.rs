@@ -164,3 +164,56 @@ backend_test!(
         app.stop().await;
     }
 );
+
+backend_test!(
+    async fn mcp_bodies_that_are_not_requests_or_notifications_are_refused_and_bad_params_are_jsonrpc_errors(db) {
+        let app = TestApp::spawn(&db).await;
+        let user = app.new_user().await;
+        let post = |accept: &'static str, body: String| {
+            app.client
+                .post(app.url("/mcp"))
+                .bearer_auth(&user.token)
+                .header("accept", accept)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        let both = "application/json, text/event-stream";
+        // A request whose params do not fit its method: a JSON-RPC error for the request's id.
+        let response = post(both, json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}).to_string()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["id"], 7, "{body}");
+        assert!(body["error"]["code"].as_i64().is_some_and(|c| c < 0), "{body}");
+        // Not a message this server takes: the API's 422.
+        for refused in [
+            json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "extra": 1}),
+            json!({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}),
+            json!({"jsonrpc": "2.0", "id": 1.5, "method": "tools/list"}),
+            json!({"jsonrpc": "2.0"}),
+        ] {
+            let response = post(both, refused.to_string()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(error_code(&body), "validation_error", "{refused}: {body}");
+        }
+        // The Accept check comes first, whatever the body.
+        let response = post("application/json", json!({"jsonrpc": "2.0", "id": 1, "result": {}}).to_string()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+        let response = post("application/json;q=1, text/event-stream;q=0", json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+        // An id written with a zero fraction is the integer.
+        let response = post(both, r#"{"jsonrpc": "2.0", "id": 9.0, "method": "ping"}"#.to_owned()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["id"], 9, "{body}");
+        assert!(body["result"].is_object(), "{body}");
+        // Notifications of any method are accepted.
+        for notification in [json!({"jsonrpc": "2.0", "method": "", "params": null}), json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {}})] {
+            let response = post(both, notification.to_string()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{notification}");
+        }
+        app.stop().await;
+    }
+);

@@ -69,11 +69,10 @@ fn documented_security_matches_the_route_table() {
             assert!(responses.contains_key("429"), "{} {} lacks 429", e.method, e.path);
         }
         if op.get("requestBody").is_some() {
-            // MCP bodies are JSON-RPC: a message of the wrong shape gets a JSON-RPC error, not
-            // our 422; it must accept both reply media types instead (406).
+            // MCP also needs its Accept header (406).
             let is_mcp = op["tags"].as_array().is_some_and(|t| t.contains(&json!("mcp")));
             let codes: &[&str] =
-                if is_mcp { &["400", "406", "413", "415"] } else { &["400", "413", "415", "422"] };
+                if is_mcp { &["400", "406", "413", "415", "422"] } else { &["400", "413", "415", "422"] };
             for code in codes {
                 assert!(responses.contains_key(*code), "{} {} lacks {code}", e.method, e.path);
             }

@@ -42,15 +42,17 @@ const KNOWN_KEYS: [&str; 20] = [
     "DATABASE_URL_FILE",
 ];
 
-struct Server {
+/// The real binary as a child process, logging JSON to a pipe; killed when dropped.
+pub struct Server {
     child: Child,
     logs: mpsc::Receiver<Value>,
     seen: Vec<Value>,
-    addr: SocketAddr,
+    pub addr: SocketAddr,
 }
 
 impl Server {
-    fn start(db: &TestDb, extra: &[(&str, &str)]) -> Self {
+    /// Starts it on a free loopback port and waits until it listens.
+    pub fn start(db: &TestDb, extra: &[(&str, &str)]) -> Self {
         let mut server = Self::spawn(db, extra);
         let listening = server.wait_for_log("listening");
         server.addr = listening["address"].as_str().unwrap().parse().unwrap();
