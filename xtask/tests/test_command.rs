@@ -30,15 +30,15 @@ fn world_with_cargo() -> World {
     world
 }
 
-const SCRIPTS_SUITE: &str = "cargo test -p xtask --test onboard -- --ignored";
+const SCRIPTS_SUITE: &str = "cargo test --workspace --test onboard -- --ignored";
 const CHART_SUITE_TOOLS: [&str; 5] = ["helm3", "helm4", "kubernetes-validate", "checkov", "yamllint"];
-const CHART_SUITE: &str = "cargo test -p xtask --test chart_real_tools -- --ignored";
-const API_CONTRACT_SUITE: &str = "cargo test -p todo-api --test api -- --ignored contract --nocapture";
+const CHART_SUITE: &str = "cargo test --workspace --test chart_real_tools -- --ignored";
+const API_CONTRACT_SUITE: &str = "cargo test --workspace --test api -- --ignored contract --nocapture";
 const BROWSER_SUITE_TOOLS: [&str; 2] = ["chromium", "chromedriver"];
-const BROWSER_SUITE: &str = "cargo test -p xtask --test browser_real_tools -- --ignored";
-const CONTAINERS_SUITE: &str = "cargo test -p xtask --test containers_real_tools -- --ignored";
+const BROWSER_SUITE: &str = "cargo test --workspace --test browser_real_tools -- --ignored";
+const CONTAINERS_SUITE: &str = "cargo test --workspace --test containers_real_tools -- --ignored";
 const KUBE_SUITE: &str =
-    "cargo test -p xtask --test kube_real_tools -- --ignored --test-threads=1 --nocapture";
+    "cargo test --workspace --test kube_real_tools -- --ignored --test-threads=1 --nocapture";
 
 /// The cargo commands the world's fake cargo received (the containers suite also asks docker
 /// whether its engine answers).
@@ -59,27 +59,27 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           [dry-run] $ cargo test --workspace --no-run
         ✓ compile planned in <T>
         ▶ workspace
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test --workspace
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace
         ✓ workspace planned in <T>
         ▶ scripts
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test onboard -- --ignored
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test onboard -- --ignored
         ✓ scripts planned in <T>
         ▶ chart
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test chart_real_tools -- --ignored
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test chart_real_tools -- --ignored
         ✓ chart planned in <T>
         ▶ api-contract
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p todo-api --test api -- --ignored contract --nocapture
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test api -- --ignored contract --nocapture
         ✓ api-contract planned in <T>
         ▶ browser
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test browser_real_tools -- --ignored
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test browser_real_tools -- --ignored
         ✓ browser planned in <T>
         ▶ containers
           $ docker version --format '{{.Server.Version}}'
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test containers_real_tools -- --ignored
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test containers_real_tools -- --ignored
         ✓ containers planned in <T>
         ▶ kube
           $ docker version --format '{{.Server.Version}}'
-          [dry-run] $ TODO_REQUIRE_TOOLS=1 cargo test -p xtask --test kube_real_tools -- --ignored --test-threads=1 --nocapture
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test kube_real_tools -- --ignored --test-threads=1 --nocapture
         ✓ kube planned in <T>
 
           phase         result   time  budget  note
@@ -99,7 +99,7 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
 #[test]
 fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on() {
     let mut world = world_with_cargo();
-    world.record_env("TODO_REQUIRE_TOOLS");
+    world.record_env("TODO_REQUIRE_TOOLS").record_env("XTASK_UP_PREBUILT");
     let run = world.xtask(&["test", "--require-tools"]);
     assert!(run.success(), "{}", run.all());
     let calls = cargo_calls(&world);
@@ -130,6 +130,16 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
     assert_eq!(calls[5].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[6].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
     assert_eq!(calls[7].env["TODO_REQUIRE_TOOLS"].as_deref(), Some("1"));
+    // Compiled once: what starts `up` after the compile phase uses the servers it built.
+    assert_eq!(calls[0].env["XTASK_UP_PREBUILT"], None);
+    for call in &calls[1..] {
+        assert_eq!(call.env["XTASK_UP_PREBUILT"].as_deref(), Some("1"), "{}", call.line());
+        assert!(
+            call.argv.contains(&"--workspace".to_owned()),
+            "one feature set for every phase: {}",
+            call.line()
+        );
+    }
     assert!(run.stderr.contains("8 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
@@ -137,13 +147,14 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
 fn fakes_a_focused_run_compiles_and_tests_only_what_was_asked_and_leaves_out_the_suites() {
     let mut world = world_with_cargo();
     // Exported by hand, not asked for with --require-tools: the Postgres tests must skip, not fail.
-    world.env("TODO_REQUIRE_TOOLS", "1").record_env("TODO_REQUIRE_TOOLS");
+    world.env("TODO_REQUIRE_TOOLS", "1").record_env("TODO_REQUIRE_TOOLS").record_env("XTASK_UP_PREBUILT");
     let run = world.xtask(&["test", "--", "-p", "xtask", "doctor"]);
     assert!(run.success(), "{}", run.all());
     let calls = cargo_calls(&world);
     let lines: Vec<String> = calls.iter().map(|c| c.line()).collect();
     assert_eq!(lines, ["cargo test --no-run -p xtask doctor", "cargo test -p xtask doctor"]);
     assert_eq!(calls[1].env["TODO_REQUIRE_TOOLS"], None);
+    assert_eq!(calls[1].env["XTASK_UP_PREBUILT"], None, "-p xtask builds no server: `up` must build them");
     assert!(run.stderr.contains("chart skipped: a focused run"), "{}", run.stderr);
 
     // A filter alone still runs across the workspace.

@@ -144,3 +144,23 @@ fn fakes_an_llm_key_in_dotenv_reaches_the_api_only_through_its_environment() {
     assert!(run.stderr.contains("agent: offline (--offline)"), "{}", run.stderr);
     assert!(!run.all().contains("sk-canary-5d1e"));
 }
+
+#[test]
+fn fakes_servers_prebuilt_by_the_test_command_are_not_built_again() {
+    let mut world = world();
+    world.env("XTASK_UP_PREBUILT", "1");
+    // Not built yet: the variable alone does not skip the build.
+    let run = world.xtask(&["--dry-run", "up", "--port", "0"]);
+    assert!(run.stderr.contains("[dry-run] $ cargo build -p todo-api -p todo-web"), "{}", run.stderr);
+
+    world.file("target/debug/todo-api", "").file("target/debug/todo-web", "");
+    let run = world.xtask(&["--dry-run", "up", "--port", "0"]);
+    assert!(run.success(), "{}", run.all());
+    assert!(!run.stderr.contains("cargo build"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("build skipped: built by `cargo xtask test`'s compile phase (XTASK_UP_PREBUILT=1)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use xshell::cmd;
 
+use super::up;
 use crate::container_engine::{self, Engine};
 use crate::context::Context;
 use crate::phase::{self, Outcome, Phase, Pipeline, Plan};
@@ -55,7 +56,7 @@ fn suites() -> Vec<Suite> {
                 let python = "bash ci/python-tools.sh (a venv in target/ci/venv)";
                 Missing::ci_program(cx, "shellcheck", python).into_iter().collect()
             },
-            command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test onboard -- --ignored")),
+            command: |cx| Cmd::from(cmd!(cx.sh, "cargo test --workspace --test onboard -- --ignored")),
         },
         Suite {
             name: "chart",
@@ -74,7 +75,9 @@ fn suites() -> Vec<Suite> {
                 .filter_map(|(program, fix)| Missing::ci_program(cx, program, fix))
                 .collect()
             },
-            command: |cx| Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test chart_real_tools -- --ignored")),
+            command: |cx| {
+                Cmd::from(cmd!(cx.sh, "cargo test --workspace --test chart_real_tools -- --ignored"))
+            },
         },
         Suite {
             name: "api-contract",
@@ -84,7 +87,7 @@ fn suites() -> Vec<Suite> {
                 Missing::ci_program(cx, "schemathesis", python).into_iter().collect()
             },
             command: |cx| {
-                Cmd::from(cmd!(cx.sh, "cargo test -p todo-api --test api -- --ignored contract --nocapture"))
+                Cmd::from(cmd!(cx.sh, "cargo test --workspace --test api -- --ignored contract --nocapture"))
             },
         },
         Suite {
@@ -98,7 +101,7 @@ fn suites() -> Vec<Suite> {
                     .collect()
             },
             command: |cx| {
-                Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test browser_real_tools -- --ignored"))
+                Cmd::from(cmd!(cx.sh, "cargo test --workspace --test browser_real_tools -- --ignored"))
             },
         },
         Suite {
@@ -106,7 +109,7 @@ fn suites() -> Vec<Suite> {
             about: "both images built by containerize with a real engine, run as a pod, smoke-tested",
             requires: container_engine_answers,
             command: |cx| {
-                Cmd::from(cmd!(cx.sh, "cargo test -p xtask --test containers_real_tools -- --ignored"))
+                Cmd::from(cmd!(cx.sh, "cargo test --workspace --test containers_real_tools -- --ignored"))
             },
         },
         Suite {
@@ -143,7 +146,7 @@ fn suites() -> Vec<Suite> {
                 // One test at a time: both deploy the same release to the same cluster.
                 Cmd::from(cmd!(
                     cx.sh,
-                    "cargo test -p xtask --test kube_real_tools -- --ignored --test-threads=1 --nocapture"
+                    "cargo test --workspace --test kube_real_tools -- --ignored --test-threads=1 --nocapture"
                 ))
             },
         },
@@ -177,7 +180,7 @@ pub struct Suite {
     pub about: &'static str,
     /// What the suite needs that this machine lacks, each with how to get it.
     pub requires: fn(&Context) -> Vec<Missing>,
-    /// How to run it, e.g. `cargo test -p xtask --test chart -- --ignored`.
+    /// How to run it, e.g. `cargo test --workspace --test chart -- --ignored`.
     pub command: fn(&Context) -> Cmd,
 }
 
@@ -253,7 +256,8 @@ impl SuitePhase {
             }
             return Ok(Outcome::Skipped(format!("needs {}", what.join(", "))));
         }
-        let mut cmd = (self.suite.command)(cx);
+        // The compile phase built the servers too: the suites' `up` uses them as they are.
+        let mut cmd = (self.suite.command)(cx).env(up::PREBUILT_ENV, "1");
         if self.require_tools {
             cmd = cmd.env(REQUIRE_TOOLS_ENV, "1");
         } else if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {
@@ -337,6 +341,10 @@ impl Workspace {
     fn run(&self, cx: &Context) -> Result<Outcome> {
         let Selection { scope, args } = &self.selection;
         let mut cmd = Cmd::from(cmd!(cx.sh, "cargo test {scope...} {args...}"));
+        // The whole workspace's compile phase built the servers: the tests' `up` uses them.
+        if !scope.is_empty() {
+            cmd = cmd.env(up::PREBUILT_ENV, "1");
+        }
         if self.require_tools {
             cmd = cmd.env(REQUIRE_TOOLS_ENV, "1");
         } else if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {

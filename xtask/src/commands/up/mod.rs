@@ -126,6 +126,12 @@ fn web_port(cx: &Context, asked: Option<u16>) -> Result<u16> {
     }
 }
 
+/// Set to `1` by `cargo xtask test`, whose compile phase (`cargo test --workspace --no-run`) has
+/// just built both servers for their own integration tests: the tests that start `up` then use
+/// those binaries. Building them again with `-p todo-api -p todo-web` would compile syn, serde
+/// and their dependents a second time, because the tests' dev-dependencies unify other features.
+pub const PREBUILT_ENV: &str = "XTASK_UP_PREBUILT";
+
 /// Both servers at once: cargo builds them in parallel and shares their dependencies. Always
 /// runs: cargo's own incremental build is the right skip check.
 struct Build;
@@ -142,6 +148,13 @@ impl Phase for Build {
 
 impl Build {
     fn run(&self, cx: &Context) -> Result<Outcome> {
+        let bin = cx.target_dir().join("debug");
+        let built = ["todo-api", "todo-web"].iter().all(|server| bin.join(server).is_file());
+        if std::env::var(PREBUILT_ENV).as_deref() == Ok("1") && built {
+            return Ok(Outcome::UpToDate(format!(
+                "built by `cargo xtask test`'s compile phase ({PREBUILT_ENV}=1)"
+            )));
+        }
         let cmd = Cmd::from(cmd!(cx.sh, "cargo build -p todo-api -p todo-web"))
             .timeout(Duration::from_secs(60 * 60))
             .hint("fix the compile error above; `cargo build -p todo-api -p todo-web` reproduces it");
