@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::json;
 use xshell::Shell;
 
@@ -196,6 +197,13 @@ pub struct PendingTool {
     tool: Tool,
     path: Option<String>,
     cmd: Option<Cmd>,
+}
+
+/// Where the ci/ scripts installed `program` in this project (target/ci/bin, or the Python tools'
+/// target/ci/venv/bin), looked at before PATH so nobody has to change PATH after `bash ci/helm.sh`.
+pub fn ci_installed(root: &Utf8Path, program: &str) -> Option<Utf8PathBuf> {
+    let ci = root.join("target/ci");
+    [ci.join("bin"), ci.join("venv/bin")].into_iter().map(|dir| dir.join(program)).find(|path| path.is_file())
 }
 
 pub fn prepare(sh: &Shell, tool: Tool) -> PendingTool {

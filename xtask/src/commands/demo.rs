@@ -260,17 +260,7 @@ pub const RECORD_FILE: &str = "demo.json";
 
 /// What this demo measured, for the review report: `target/xtask/demo.json`.
 fn record(cx: &Context, rows: &[Row]) -> Result<()> {
-    let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    let record = json!({
-        "finished_at": clock::now_unix(),
-        "phases": rows.iter().map(|row| json!({
-            "phase": row.phase,
-            "status": format!("{:?}", row.status).to_lowercase(),
-            "duration_ms": millis(row.duration),
-            "budget_ms": row.budget.map(millis),
-            "note": row.note,
-        })).collect::<Vec<_>>(),
-    });
+    let record = json!({ "finished_at": clock::now_unix(), "phases": phase::rows_json(rows, false) });
     let path = cx.state_dir().join(RECORD_FILE);
     std::fs::create_dir_all(cx.state_dir())?;
     std::fs::write(&path, serde_json::to_vec_pretty(&record)?).with_context(|| format!("cannot write {path}"))

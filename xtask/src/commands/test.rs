@@ -10,6 +10,7 @@ use crate::container_engine::{self, Engine};
 use crate::context::Context;
 use crate::phase::{self, Outcome, Phase, Pipeline, Plan};
 use crate::runner::Cmd;
+use crate::tools;
 
 /// Run every test: `cargo test --workspace`, then the real-tool suites
 ///
@@ -200,9 +201,7 @@ impl Missing {
     /// A program the ci/ scripts install into target/ci (bin/ or venv/bin/), where the suites look
     /// before PATH: after `bash ci/helm.sh`, `cargo xtask test` finds helm without a PATH change.
     pub fn ci_program(cx: &Context, program: &str, fix: &str) -> Option<Missing> {
-        let ci = cx.root.join("target/ci");
-        let installed = [ci.join("bin"), ci.join("venv/bin")].iter().any(|dir| dir.join(program).is_file());
-        if installed {
+        if tools::ci_installed(&cx.root, program).is_some() {
             return None;
         }
         Missing::program(program, fix)

@@ -13,7 +13,7 @@ use anyhow::Result;
 
 pub use fingerprint::Fingerprint;
 pub use pipeline::Pipeline;
-pub use report::{Row, Status, finish as summarize};
+pub use report::{Row, Status, finish as summarize, rows_json};
 pub use state::{Record, RecordStatus};
 
 use crate::config::BudgetKind;

@@ -32,14 +32,23 @@ pub fn finish(cx: &Context, rows: &[Row], total: Duration) {
         "event": "pipeline_finish",
         "ok": !rows.iter().any(|row| row.status == Status::Failed),
         "duration_ms": millis(total),
-        "phases": rows.iter().map(|row| json!({
-            "phase": row.phase,
-            "status": status_word(row.status, cx.runner.dry_run()),
-            "duration_ms": millis(row.duration),
-            "budget_ms": row.budget.map(millis),
-            "note": row.note,
-        })).collect::<Vec<_>>(),
+        "phases": rows_json(rows, cx.runner.dry_run()),
     }));
+}
+
+/// The rows as `pipeline_finish` events and `demo`'s record carry them.
+pub fn rows_json(rows: &[Row], dry_run: bool) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|row| {
+            json!({
+                "phase": row.phase,
+                "status": status_word(row.status, dry_run),
+                "duration_ms": millis(row.duration),
+                "budget_ms": row.budget.map(millis),
+                "note": row.note,
+            })
+        })
+        .collect()
 }
 
 pub(super) fn millis(duration: Duration) -> u64 {

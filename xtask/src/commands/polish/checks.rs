@@ -11,6 +11,7 @@ use crate::commands::{helm_gen, test};
 use crate::config::{self, DeployConfig};
 use crate::context::Context;
 use crate::runner::Cmd;
+use crate::tools;
 
 pub struct Check {
     pub name: &'static str,
@@ -60,11 +61,7 @@ fn verdict(cx: &Context, cmd: Cmd, evidence: String) -> Verdict {
 
 /// A tool where `ci/` installs it, else on PATH.
 fn tool(cx: &Context, name: &str) -> Option<Utf8PathBuf> {
-    let ci = cx.root.join("target/ci");
-    [ci.join("bin"), ci.join("venv/bin")]
-        .into_iter()
-        .map(|dir| dir.join(name))
-        .find(|path| path.is_file())
+    tools::ci_installed(&cx.root, name)
         .or_else(|| which::which(name).ok().and_then(|path| Utf8PathBuf::from_path_buf(path).ok()))
 }
 

@@ -170,17 +170,19 @@ fn one_command(cx: &Context) -> Criterion {
                 Result3::Pass,
                 format!(
                     "the last `cargo xtask deploy`/`demo` here: release succeeded {}, verify passed {}",
-                    date(release.finished_at),
-                    date(verify.finished_at)
+                    clock::format_utc(release.finished_at),
+                    clock::format_utc(verify.finished_at)
                 ),
             )
         }
-        (Some(release), _) if release.status == RecordStatus::Failed => {
-            (Result3::Fail, format!("the last release here failed ({})", date(release.finished_at)))
-        }
-        (_, Some(verify)) if verify.status == RecordStatus::Failed => {
-            (Result3::Fail, format!("the last verify here failed ({})", date(verify.finished_at)))
-        }
+        (Some(release), _) if release.status == RecordStatus::Failed => (
+            Result3::Fail,
+            format!("the last release here failed ({})", clock::format_utc(release.finished_at)),
+        ),
+        (_, Some(verify)) if verify.status == RecordStatus::Failed => (
+            Result3::Fail,
+            format!("the last verify here failed ({})", clock::format_utc(verify.finished_at)),
+        ),
         _ => (Result3::NotMeasured, "no deploy has run here: `cargo xtask demo`".to_owned()),
     };
     Criterion { what, result, evidence }
@@ -199,7 +201,7 @@ fn timed(cx: &Context, what: &'static str, phase: &str, budget: Option<Duration>
         what,
         took,
         budget,
-        format!("`{phase}` took {} on {}", fmt_duration(took), date(record.finished_at)),
+        format!("`{phase}` took {} on {}", fmt_duration(took), clock::format_utc(record.finished_at)),
     )
 }
 
@@ -236,7 +238,7 @@ fn pod_start(cx: &Context, budget: Option<Duration>) -> Criterion {
     match (measured, record) {
         (Some((Some(ms), note)), Some(record)) => {
             let took = Duration::from_millis(ms);
-            let when = date(record["finished_at"].as_u64().unwrap_or(0));
+            let when = clock::format_utc(record["finished_at"].as_u64().unwrap_or(0));
             over_budget(
                 what,
                 took,
@@ -320,10 +322,6 @@ fn ai_devops(cx: &Context) -> Criterion {
             runs.join(", ")
         ),
     }
-}
-
-fn date(unix: u64) -> String {
-    clock::format_utc(unix)
 }
 
 fn commit(cx: &Context) -> String {
