@@ -32,6 +32,33 @@ pub fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Sends SIGTERM to each process this one started (directly or not) whose command line `matches`;
+/// whether there was one. Off Linux, where the tree is not read, there never is.
+pub fn terminate_descendants(matches: impl Fn(&[String]) -> bool) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut found = false;
+        for pid in descendants(std::process::id() as libc::pid_t) {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+            let argv: Vec<String> = raw
+                .split(|byte| *byte == 0)
+                .filter(|arg| !arg.is_empty())
+                .map(|arg| String::from_utf8_lossy(arg).into_owned())
+                .collect();
+            if matches(&argv) {
+                signal(pid, libc::SIGTERM);
+                found = true;
+            }
+        }
+        found
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = matches;
+        false
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn signal(pid: libc::pid_t, signal: libc::c_int) {
     // SAFETY: kill(2) has no memory effects; a pid that has exited just makes it fail.

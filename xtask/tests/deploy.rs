@@ -433,6 +433,48 @@ fn fakes_cluster_env_pushes_and_pins_the_images_by_digest() {
 }
 
 #[test]
+fn fakes_dry_run_of_a_first_deploy_to_a_registry_plans_the_push_and_the_digest_pin() {
+    // Nothing built or pushed yet: the plan still reaches helm, with the digest the push will name.
+    let mut world = fresh();
+    world
+        .file(
+            ".env",
+            &format!(
+                "JWT_SECRET={CANARY_JWT}\nDATABASE_URL=postgres://todo:{CANARY_PG}@db.example.com/todo\n"
+            ),
+        )
+        .on("kubectl", &["config", "view"], Reply::ok("todo-ci https://127.0.0.1:6443"))
+        .on("kubectl", &["--namespace", "todo", "get", "deployments"], Reply::ok(""))
+        .on("kubectl", &["--namespace", "todo", "get", "ingress"], Reply::ok(""));
+    let run = world.xtask(&[
+        "--dry-run",
+        "deploy",
+        "--env",
+        "cluster",
+        "--registry",
+        "127.0.0.1:5000",
+        "--build",
+        "host",
+        "--ingress-class",
+        "traefik",
+    ]);
+    assert!(run.success(), "{}", run.all());
+    assert!(changes(&world.calls()).is_empty(), "a dry run changed something: {:?}", changes(&world.calls()));
+    let planned =
+        run.stderr.lines().find(|line| line.contains("[dry-run] $ helm upgrade")).unwrap_or_else(|| {
+            panic!("no planned helm upgrade:\n{}", run.all());
+        });
+    assert!(planned.contains("--set-string 'api.image.digest=<digest from the push>'"), "{planned}");
+    assert!(run.stderr.contains("[dry-run] $ docker push 127.0.0.1:5000/todo-api:"), "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("would check the Ingress's address once the release has one with Host: todo.local"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
 fn fakes_dry_run_deploy_prints_every_command_in_order_and_changes_nothing() {
     let world = fresh();
     // The chart is committed, as in a checkout: helm-gen has nothing to write.

@@ -474,11 +474,21 @@ fn the_cluster_path(helm_name: &str) {
     assert!(ok > 50, "c. the load ran ({ok} answers)");
     assert!(failures.is_empty(), "c. requests failed during the rolling update: {failures:?}");
 
-    // d. An api that exits at start: rolled back, diagnosed; the old version keeps serving.
+    // d. An api that exits at start: deploy stops waiting once it has crashed three times (the
+    // kubelet's back-off puts that about 30 s after the first crash), well before the timeout;
+    // rolled back, diagnosed; the old version keeps serving.
     d.write_env("REQUEST_TIMEOUT_SECS=soon\n");
-    let run = d.deploy(&["--timeout", "60s"]);
+    let started = Instant::now();
+    let run = d.deploy(&["--timeout", "120s"]);
+    let took = started.elapsed();
     let out = text(&run);
+    eprintln!("d. crashing api detected and rolled back with {helm_name} in {:.1}s", took.as_secs_f64());
     assert!(!run.status.success(), "d. a crashing api deployed:\n{out}");
+    assert!(
+        out.contains("waiting will not make it ready, so deploy stops helm's wait now"),
+        "d. fail fast:\n{out}"
+    );
+    assert!(took < Duration::from_secs(100), "d. waited {took:?}, about the whole timeout:\n{out}");
     assert!(out.contains("CrashLoopBackOff") || out.contains("Error"), "d. the reason:\n{out}");
     assert!(out.contains("pod todo-api-"), "d. the pod:\n{out}");
     assert!(
@@ -493,8 +503,9 @@ fn the_cluster_path(helm_name: &str) {
     assert!(verify.status.success(), "d. the old version still serves:\n{}", text(&verify));
     d.write_env("");
 
-    // e. helm killed mid-upgrade: the next deploy recovers the stuck release. The change rolls
-    // every pod, so helm is still waiting when it is killed.
+    // e. A deploy killed mid-upgrade, helm with it (a CI job cancelled, a machine gone): the next
+    // deploy recovers the stuck release. The change rolls every pod, so helm is still waiting when
+    // both are killed. (A deploy that outlives its helm rolls the release back itself.)
     d.write_env("RUST_LOG=info,todo_web=debug\n");
     let mut child = d
         .command(&[
@@ -517,8 +528,11 @@ fn the_cluster_path(helm_name: &str) {
         if let Some(pid) = helm_upgrade_pid()
             && d.release().is_some_and(|(status, _)| status == "pending-upgrade")
         {
-            // SAFETY: kill has no preconditions; the pid is helm's, found a moment ago.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: kill has no preconditions; the pids are xtask's and its helm's.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
             break true;
         }
         if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
@@ -527,7 +541,7 @@ fn the_cluster_path(helm_name: &str) {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(killed, "e. never saw helm upgrade running");
-    assert!(!child.wait().unwrap().success(), "e. deploy reported success though helm was killed");
+    assert!(!child.wait().unwrap().success(), "e. a killed deploy reported success");
     let (status, _) = d.release().unwrap();
     assert_eq!(status, "pending-upgrade", "e. a killed helm leaves the release pending");
     let run = d.deploy(&[]);

@@ -33,7 +33,8 @@ pub use release::Release;
 /// `kubectl rollout status` for each Deployment, showing which pods are ready as it waits. When the
 /// release does not become ready, helm rolls it back, so the previous revision keeps serving, and
 /// deploy prints why: the warning events, each failing pod with its reason and last log lines,
-/// and what to do.
+/// and what to do. A pod that waiting cannot fix (a third crash in a row, an image the node cannot
+/// get, a missing Secret key) ends the wait at once instead of at --timeout (`--no-fail-fast`).
 ///
 /// `--env cluster` targets the current kube context: the images are pushed to the registry
 /// (`--registry`, or [images] registry in deploy/environments/cluster.toml) and pinned by digest.
@@ -71,6 +72,12 @@ pub struct Options {
     /// How long helm and each rollout may take before the release is rolled back
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = config::parse_duration)]
     pub timeout: Duration,
+
+    /// Wait the whole --timeout even when a pod is crash-looping or cannot get its image. By
+    /// default deploy stops waiting once a pod has crashed three times, names an image the node
+    /// cannot pull, or has waited 30 s for its image or a Secret key, and helm rolls back then
+    #[arg(long)]
+    pub no_fail_fast: bool,
 
     /// Where the binaries are compiled [default: host on Linux, docker elsewhere]
     #[arg(long, value_enum, value_name = "MODE")]
@@ -186,6 +193,7 @@ pub fn phases(cx: &Context, args: &Options) -> Result<Vec<Box<dyn Phase>>> {
         registry: push,
         ingress_class: args.ingress_class.clone(),
         timeout: args.timeout,
+        fail_fast: !args.no_fail_fast,
     }));
     Ok(phases)
 }

@@ -27,6 +27,8 @@ pub struct Release {
     pub registry: Option<String>,
     pub ingress_class: Option<String>,
     pub timeout: Duration,
+    /// Stop waiting as soon as a pod cannot become ready (crash loop, image it cannot get).
+    pub fail_fast: bool,
 }
 
 impl Phase for Release {
@@ -58,6 +60,7 @@ impl Phase for Release {
             major,
             set,
             timeout: self.timeout,
+            fail_fast: self.fail_fast,
             env: self.env.clone(),
             url: config.ingress.enabled.then(|| format!("http://{}/", config.ingress.host)),
         }))
@@ -94,9 +97,14 @@ fn image_values(
         }
         set.push((format!("{component}.image.tag"), image.tag.clone()));
         if registry.is_some() {
-            let digest = image.digest.as_deref().with_context(|| {
-                format!("image {name} was not pushed with its digest recorded: run `cargo xtask containerize --push REGISTRY`")
-            })?;
+            let digest = match image.digest.as_deref() {
+                Some(digest) => digest,
+                // A dry run plans the push without making it, so the registry has named no digest.
+                None if cx.runner.dry_run() => "<digest from the push>",
+                None => bail!(
+                    "image {name} was not pushed with its digest recorded: run `cargo xtask containerize --push REGISTRY`"
+                ),
+            };
             set.push((format!("{component}.image.digest"), digest.to_owned()));
         }
     }
@@ -110,6 +118,7 @@ struct Upgrade {
     major: Major,
     set: Vec<(String, String)>,
     timeout: Duration,
+    fail_fast: bool,
     env: String,
     /// Where the app answers once the ingress host resolves.
     url: Option<String>,
@@ -151,13 +160,14 @@ impl Plan for Upgrade {
             self.major.name(),
             fmt_duration(self.timeout)
         ));
-        let watch = Watch::start(cx, target);
+        let started = std::time::Instant::now();
+        let watch = Watch::start(cx, target, self.fail_fast);
         let upgraded = self.upgrade(cx).and_then(|()| self.rollouts(cx));
         let seen = watch.stop();
         if let Err(err) = upgraded {
             // The watch saw the failing pods before helm's rollback removed them; what is there
             // now is the previous release, serving.
-            let mut lines = seen;
+            let mut lines = seen.diagnosis;
             if lines.is_empty() {
                 lines = kube::diagnose(cx, target);
             }
@@ -165,10 +175,25 @@ impl Plan for Upgrade {
             for line in &lines {
                 cx.ui.info(&format!("  {line}"));
             }
-            return Err(err.context(format!(
-                "deploying {} failed; helm rolled back, so the previous revision (if any) keeps serving",
-                target.describe()
-            )));
+            // helm rolls back on SIGTERM as on its timeout; should it have been stopped before it
+            // could, the release is left pending: roll it back here.
+            if let Some(release) = helm::status(cx, target)?
+                && release.pending()
+            {
+                helm::recover(cx, target, self.major, &release, self.timeout)?;
+            }
+            let context = match &seen.gave_up {
+                Some(why) => format!(
+                    "deploying {} failed after {}: {why}; helm rolled back, so the previous revision (if any) keeps serving",
+                    target.describe(),
+                    fmt_duration(started.elapsed())
+                ),
+                None => format!(
+                    "deploying {} failed; helm rolled back, so the previous revision (if any) keeps serving",
+                    target.describe()
+                ),
+            };
+            return Err(err.context(context));
         }
         if !cx.runner.dry_run()
             && let Some(release) = helm::status(cx, target)?
