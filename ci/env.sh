@@ -10,4 +10,5 @@ CI_STEPS=(
   chromium.sh      # chromium + chromedriver (Debian packages): the browser suite
   podman.sh        # podman (runc) serving Docker's API; DOCKER_HOST for the docker CLI: the containers suite
   kube-up.sh       # a real single-node Kubernetes (ci/kube.sh): KUBECONFIG, TODO_KUBE_*: the kube suite
+  wrk.sh           # wrk (Debian): the load of the bench suite (pgbench comes with postgres.sh)
 )

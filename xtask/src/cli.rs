@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    ai_showcase, containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, polish, secrets, status,
-    test, up, verify,
+    ai_showcase, bench, containerize, demo, deploy, doctor, down, helm_gen, logs, minikube, polish, secrets,
+    status, test, up, verify,
 };
 use crate::context::GlobalOpts;
 
@@ -47,6 +47,7 @@ pub enum Command {
     Logs(logs::Args),
     Down(down::Args),
     Test(test::Args),
+    Bench(bench::Args),
 }
 
 #[cfg(test)]

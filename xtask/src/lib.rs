@@ -3,7 +3,7 @@
 
 pub(crate) mod background;
 // What the integration tests use (the rest is crate-private, so the compiler reports dead code):
-// base64, config, http.
+// base64, config, http, and bench's figure ids.
 pub mod base64;
 pub(crate) mod chart;
 pub(crate) mod cli;
@@ -33,6 +33,12 @@ use crate::cli::{Cli, Command};
 use crate::context::Context;
 use crate::ui::{AlreadyReported, Ui};
 
+/// Every figure `cargo xtask bench` reports (`area.name`), in report order: the suite checks
+/// that a report has each one, measured or skipped with its reason.
+pub fn bench_figure_ids() -> Vec<String> {
+    commands::bench::figure_ids()
+}
+
 /// Parses the command line, runs the command, reports a failure; the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,6 +58,7 @@ pub fn main() -> ExitCode {
             Command::Status(args) => commands::status::run(&cx, args),
             Command::Verify(args) => commands::verify::run(&cx, args),
             Command::Test(args) => commands::test::run(&cx, args),
+            Command::Bench(args) => commands::bench::run(&cx, args),
             Command::Up(args) => commands::up::run(&cx, args),
             Command::AiShowcase(args) => commands::ai_showcase::run(&cx, args),
         }

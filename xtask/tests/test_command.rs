@@ -6,13 +6,18 @@ mod support;
 use expect_test::expect;
 use support::{Reply, World, normalize_durations};
 
-/// cargo, and the programs the `scripts`, `chart`, `api-contract`, `browser`, `containers` and `kube`
-/// suites need
+/// cargo, and the programs the `scripts`, `chart`, `api-contract`, `browser`, `containers`, `kube`
+/// and `bench` suites need
 /// (they run `cargo test`, so the fake cargo answers for them).
 fn world_with_cargo() -> World {
     let mut world = World::new();
     world.install("cargo").on("cargo", &["test"], Reply::ok("test result: ok. 3 passed\n"));
-    for tool in CHART_SUITE_TOOLS.iter().chain(&BROWSER_SUITE_TOOLS).chain(&["shellcheck", "schemathesis"]) {
+    for tool in CHART_SUITE_TOOLS
+        .iter()
+        .chain(&BROWSER_SUITE_TOOLS)
+        .chain(&["shellcheck", "schemathesis"])
+        .chain(&BENCH_SUITE_TOOLS)
+    {
         world.install(tool);
     }
     world.install("docker").on("docker", &["version", "--format"], Reply::ok("28.2.2\n"));
@@ -39,6 +44,8 @@ const BROWSER_SUITE: &str = "cargo test --workspace --test browser_real_tools --
 const CONTAINERS_SUITE: &str = "cargo test --workspace --test containers_real_tools -- --ignored";
 const KUBE_SUITE: &str =
     "cargo test --workspace --test kube_real_tools -- --ignored --test-threads=1 --nocapture";
+const BENCH_SUITE_TOOLS: [&str; 2] = ["wrk", "pgbench"];
+const BENCH_SUITE: &str = "cargo test --workspace --test bench_real_tools -- --ignored --nocapture";
 
 /// The cargo commands the world's fake cargo received (the containers suite also asks docker
 /// whether its engine answers).
@@ -81,6 +88,10 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           $ docker version --format '{{.Server.Version}}'
           [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test kube_real_tools -- --ignored --test-threads=1 --nocapture
         ✓ kube planned in <T>
+        ▶ bench
+          $ docker version --format '{{.Server.Version}}'
+          [dry-run] $ XTASK_UP_PREBUILT=1 TODO_REQUIRE_TOOLS=1 cargo test --workspace --test bench_real_tools -- --ignored --nocapture
+        ✓ bench planned in <T>
 
           phase         result   time  budget  note
           compile       planned  <T>  -
@@ -91,7 +102,8 @@ fn fakes_dry_run_prints_the_commands_in_order_and_runs_none() {
           browser       planned  <T>  -
           containers    planned  <T>  -
           kube          planned  <T>  -
-        8 planned, 0 skipped, 0 failed in <T>
+          bench         planned  <T>  -
+        9 planned, 0 skipped, 0 failed in <T>
     "#]]
     .assert_eq(&normalize_durations(&run.stderr));
 }
@@ -114,7 +126,8 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
             API_CONTRACT_SUITE,
             BROWSER_SUITE,
             CONTAINERS_SUITE,
-            KUBE_SUITE
+            KUBE_SUITE,
+            BENCH_SUITE
         ]
     );
     assert_eq!(calls[0].env["TODO_REQUIRE_TOOLS"], None);
@@ -140,7 +153,7 @@ fn fakes_test_runs_compile_then_the_workspace_tests_and_passes_require_tools_on(
             call.line()
         );
     }
-    assert!(run.stderr.contains("8 done, 0 skipped, 0 failed in"), "{}", run.stderr);
+    assert!(run.stderr.contains("9 done, 0 skipped, 0 failed in"), "{}", run.stderr);
 }
 
 #[test]
@@ -191,7 +204,7 @@ fn fakes_failing_command_names_command_exit_code_tail_and_hint() {
         "{err}"
     );
     assert!(err.contains("hint: the first error above is usually the cause"), "{err}");
-    assert!(err.contains("0 done, 0 skipped, 1 failed, 7 not run"), "{err}");
+    assert!(err.contains("0 done, 0 skipped, 1 failed, 8 not run"), "{err}");
     assert_eq!(world.calls().len(), 1, "nothing runs after a failure");
 }
 
@@ -222,7 +235,8 @@ fn fakes_failed_run_resumes_from_the_failed_phase() {
             API_CONTRACT_SUITE,
             BROWSER_SUITE,
             CONTAINERS_SUITE,
-            KUBE_SUITE
+            KUBE_SUITE,
+            BENCH_SUITE
         ]
     );
 
@@ -283,6 +297,9 @@ fn fakes_json_mode_emits_one_event_per_line_on_stdout() {
             "phase_start kube",
             "command",
             "phase_finish kube",
+            "phase_start bench",
+            "command",
+            "phase_finish bench",
             "pipeline_finish"
         ]
     );

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod ai_showcase;
+pub mod bench;
 pub mod containerize;
 pub mod demo;
 pub mod deploy;

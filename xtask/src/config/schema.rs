@@ -26,6 +26,10 @@ pub struct DeployConfig {
     #[serde(default)]
     pub checkov: Checkov,
     pub budgets: Budgets,
+    /// What `cargo xtask bench` holds each figure to: area → figure → goal. `bench` rejects a
+    /// figure it does not measure, so a misspelt name cannot leave a goal unchecked.
+    #[serde(default)]
+    pub bench: BTreeMap<String, BTreeMap<String, Goal>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

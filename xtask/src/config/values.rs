@@ -297,3 +297,80 @@ impl PullPolicy {
         }
     }
 }
+
+/// What a benchmark figure must reach, written as people write it: `"<= 300ms"`, `">= 3000/s"`,
+/// `"<= 30MB"`, `">= 50%"`, `"<= 0"` (a count). `≤` and `≥` work too.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Goal {
+    pub bound: Bound,
+    /// In the quantity's base unit: seconds, per second, megabytes (10^6 bytes), percent, a count.
+    pub value: f64,
+    pub quantity: Quantity,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    AtMost,
+    AtLeast,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantity {
+    Time,
+    Rate,
+    Size,
+    Percent,
+    Count,
+}
+
+impl Goal {
+    pub fn met_by(&self, value: f64) -> bool {
+        match self.bound {
+            Bound::AtMost => value <= self.value,
+            Bound::AtLeast => value >= self.value,
+        }
+    }
+}
+
+impl std::str::FromStr for Goal {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Goal, String> {
+        let invalid = || {
+            format!(
+                "`{text}` is not a goal: write <= or >= and a number with its unit, e.g. \"<= 300ms\", \
+                 \"<= 4m\", \">= 3000/s\", \"<= 30MB\", \">= 50%\" or \"<= 0\" for a count"
+            )
+        };
+        let text = text.trim();
+        let (bound, rest) = if let Some(rest) = text.strip_prefix("<=").or_else(|| text.strip_prefix('≤')) {
+            (Bound::AtMost, rest)
+        } else if let Some(rest) = text.strip_prefix(">=").or_else(|| text.strip_prefix('≥')) {
+            (Bound::AtLeast, rest)
+        } else {
+            return Err(invalid());
+        };
+        let rest = rest.trim();
+        let split =
+            rest.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '_' | ','))).unwrap_or(rest.len());
+        let (number, unit) = rest.split_at(split);
+        let number: f64 = number.replace(['_', ','], "").parse().map_err(|_| invalid())?;
+        let (quantity, scale) = match unit.trim() {
+            "ms" => (Quantity::Time, 0.001),
+            "s" => (Quantity::Time, 1.0),
+            "m" | "min" => (Quantity::Time, 60.0),
+            "/s" | "req/s" => (Quantity::Rate, 1.0),
+            "MB" => (Quantity::Size, 1.0),
+            "%" => (Quantity::Percent, 1.0),
+            "" => (Quantity::Count, 1.0),
+            _ => return Err(invalid()),
+        };
+        Ok(Goal { bound, value: number * scale, quantity })
+    }
+}
+
+impl<'de> Deserialize<'de> for Goal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Goal, D::Error> {
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+    }
+}
