@@ -1,4 +1,4 @@
--- wrk script for docs/bench/api-load.sh: every request creates a task.
+-- wrk script for `cargo xtask bench --only app`: every request creates a task.
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = '{"title":"benchmark task","description":"created by wrk"}'

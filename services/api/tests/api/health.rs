@@ -83,6 +83,35 @@ backend_test!(
     }
 );
 
+backend_test!(
+    async fn a_pooled_connection_the_server_ended_is_replaced_before_a_request_gets_it(db) {
+        // Postgres only: a server restart, a failover or a managed server's idle reaper ends
+        // connections the pool holds. The pool must notice before handing one to a request.
+        if let Some(url) = db.postgres_url() {
+            use sqlx::Connection as _;
+            let app = TestApp::spawn(&db).await;
+            let user = app.new_user().await;
+            app.create_task(&user, "still listed").await;
+            // Long enough for the pool's connections to count as idle.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+            let ended: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'todo-api'",
+            )
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+            admin.close().await.ok();
+            assert!(ended.iter().any(|ended| *ended), "the app's pooled connections were ended");
+            let (status, list) = app.get("/api/tasks", &user.token).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            assert_eq!(list["total"], 1, "{list}");
+            app.stop().await;
+        }
+    }
+);
+
 fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -17,6 +17,7 @@ use super::catalogue::Unit;
 use super::load::{self, Report, Target, Wrk};
 use super::report::format_value;
 use super::stats::interleaved_percent;
+use crate::commands::up::PREBUILT_ENV;
 use crate::runner::Cmd;
 use postgres::{Database, PGBENCH_HINT, PSQL_HINT, pgbench_shown};
 use server::{API_SETTINGS, Server, Store};
@@ -68,14 +69,28 @@ const POSTGRES_LOADS: [&str; 6] = [
 
 pub fn measure(bench: &mut Bench) -> Result<()> {
     let cx = bench.cx;
-    cx.ui.info(&format!("  building the servers: {BUILD}"));
-    let build = Cmd::from(cmd!(cx.sh, "cargo build --release --locked -p todo-api -p todo-web"))
-        .timeout(std::time::Duration::from_secs(60 * 60))
-        .hint(format!("fix the build error above; `{BUILD}` reproduces it"));
-    cx.run(build)?;
+    let debug = cx.target_dir().join("debug");
+    // Under `cargo xtask test` a quick run is a check of the report, not a figure to keep: it uses
+    // the servers the compile phase built rather than spend minutes on a release build.
+    let prebuilt = bench.quick
+        && std::env::var(PREBUILT_ENV).as_deref() == Ok("1")
+        && ["todo-api", "todo-web"].iter().all(|server| debug.join(server).is_file());
+    let bin = if prebuilt {
+        cx.ui.info(&format!(
+            "  the debug servers `cargo xtask test` built ({PREBUILT_ENV}=1): a check, not figures to keep"
+        ));
+        debug
+    } else {
+        cx.ui.info(&format!("  building the servers: {BUILD}"));
+        let build = Cmd::from(cmd!(cx.sh, "cargo build --release --locked -p todo-api -p todo-web"))
+            .timeout(std::time::Duration::from_secs(60 * 60))
+            .hint(format!("fix the build error above; `{BUILD}` reproduces it"));
+        cx.run(build)?;
+        cx.target_dir().join("release")
+    };
 
     let app = App {
-        bin: cx.target_dir().join("release"),
+        bin,
         scratch: cx.state_dir().join("bench/app"),
         wrk: Wrk::available().then(|| Wrk::new(bench.quick)),
     };
@@ -98,7 +113,8 @@ pub fn measure(bench: &mut Bench) -> Result<()> {
 }
 
 struct App {
-    /// target/release, holding todo-api and todo-web.
+    /// target/release (target/debug in a quick run under `cargo xtask test`), holding todo-api and
+    /// todo-web.
     bin: Utf8PathBuf,
     /// Data directories and wrk scripts, removed at the end.
     scratch: Utf8PathBuf,

@@ -1,10 +1,12 @@
 //! xtask's own figures: what a developer waits for before any phase runs.
 
 use anyhow::{Result, bail};
+use camino::Utf8PathBuf;
 use xshell::cmd;
 
 use super::{Bench, seconds};
 use crate::commands::bench::deploy::TestCluster;
+use crate::commands::up::PREBUILT_ENV;
 
 pub fn measure(bench: &mut Bench) -> Result<()> {
     cold_compile(bench)?;
@@ -75,9 +77,18 @@ fn warm(
 ) -> Result<()> {
     let cx = bench.cx;
     let runs = bench.runs(20, 3);
-    let shown = format!("cargo xtask {}", args.join(" "));
+    // Under `cargo xtask test` (a quick check of the report) the binary the compile phase built
+    // runs directly: `cargo xtask` would first rebuild xtask with its own feature set.
+    let prebuilt = bench.quick && std::env::var(PREBUILT_ENV).as_deref() == Ok("1");
+    let exe = std::env::current_exe().ok().and_then(|exe| Utf8PathBuf::from_path_buf(exe).ok());
+    let (program, leading, shown) = match exe {
+        Some(exe) if prebuilt => (exe.to_string(), vec![], format!("target/debug/xtask {}", args.join(" "))),
+        _ => ("cargo".to_owned(), vec!["xtask".to_owned()], format!("cargo xtask {}", args.join(" "))),
+    };
+    let (program, leading) = (program.as_str(), leading.as_slice());
     let run_once = || -> Result<()> {
-        let mut command = cmd!(cx.sh, "cargo xtask {args...}").env("NO_COLOR", "1").quiet().ignore_status();
+        let mut command =
+            cmd!(cx.sh, "{program} {leading...} {args...}").env("NO_COLOR", "1").quiet().ignore_status();
         for (key, value) in env {
             command = command.env(key, value);
         }

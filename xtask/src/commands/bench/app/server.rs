@@ -82,13 +82,25 @@ impl Server {
         .secret_env("JWT_SECRET", Secret::new(random_hex(32)?))
         .label("todo-api")
         .quiet();
-        for key in INHERITED {
+        let (backend, url) = match store {
+            Store::Sqlite => ("sqlite", None),
+            Store::Postgres(url) => ("postgres", Some(url)),
+        };
+        // Removing a variable and setting it on one command leaves it removed (the runner's
+        // removals win), so DATABASE_URL is either removed or set, never both.
+        for key in INHERITED.into_iter().filter(|key| url.is_none() || *key != "DATABASE_URL") {
             cmd = cmd.env_remove(key);
         }
-        if let Store::Postgres(url) = store {
+        if let Some(url) = url {
             cmd = cmd.secret_env("DATABASE_URL", url.clone());
         }
-        Server::start(cx, "todo-api", cmd, port, Some(scratch))
+        let server = Server::start(cx, "todo-api", cmd, port, Some(scratch))?;
+        // The figure must measure the database it names.
+        let ready = server.call("GET", "/readyz", None, None, 200)?;
+        if ready["database"] != backend {
+            bail!("todo-api started on {} instead of {backend}: {ready}", ready["database"]);
+        }
+        Ok(server)
     }
 
     /// Starts the todo-web in `bin`, forwarding `/api` to `api`, and waits until it is ready.
