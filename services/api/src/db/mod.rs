@@ -33,6 +33,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite's result code for "database is locked".
 const SQLITE_BUSY: &str = "5";
+/// A pooled Postgres connection idle for this long is pinged before a request gets it.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// A database started next to the API (a bundled Postgres, a compose file) may need a moment.
 const STARTUP_CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -103,7 +105,21 @@ impl Db {
                     .max_connections(*max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     // Neon and other managed servers close idle connections on their side.
-                    .idle_timeout(Duration::from_secs(300));
+                    .idle_timeout(Duration::from_secs(300))
+                    // sqlx pings a connection when it goes back to the pool and, by default,
+                    // again when it is taken out: a round trip to the server each time, so two
+                    // of the three a query costs. One back in the pool for less than
+                    // PING_IF_IDLE_FOR passed its return ping moments ago; only a connection
+                    // idle for longer is pinged (and replaced if dead) before it is handed out.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IF_IDLE_FOR {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    });
                 // Probe with single connections first: a pool that cannot connect reports only
                 // "timed out", while a connection says why (refused, unknown host, bad password).
                 let started = Instant::now();

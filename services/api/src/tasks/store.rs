@@ -6,7 +6,7 @@
 
 use super::{NewTask, StatusFilter, Task, TaskFilter, TaskPatch};
 use crate::auth::UserId;
-use crate::db::{Db, Timestamp, on_pool};
+use crate::db::{Db, SqliteDb, Timestamp, on_pool};
 use crate::page::{Page, PageRequest};
 
 // A macro rather than a const so `concat!` can build each statement as a literal: sqlx only
@@ -60,6 +60,14 @@ pub async fn get(db: &Db, owner: UserId, number: i64) -> Result<Option<Task>, sq
 /// Newest first (by creation time, then by row, so equal timestamps still have one order: within
 /// one owner, rows are inserted in number order, and `tasks.id` keeps the `tasks_owner_newest`
 /// index usable).
+///
+/// On Postgres the page and the total are one statement, so one round trip to the server (the
+/// request's account check is the other): the count is the left side of a join with the page,
+/// so an empty page (no match, or an offset past the end) still comes back as one row holding
+/// the total. Each side keeps the plan it has as a statement of its own (the page stops after
+/// `limit + offset` rows of the newest-first index), and both see one snapshot. SQLite runs in
+/// the process, where a statement costs no round trip and the join only adds a copy and a sort
+/// of the page, so there they stay two statements.
 pub async fn list(
     db: &Db,
     owner: UserId,
@@ -82,31 +90,83 @@ pub async fn list(
                    OR lower(coalesce(description, '')) LIKE $3 ESCAPE '\\')"
         };
     }
-    let select = concat!(
-        "SELECT ",
-        columns!(),
-        filters!(),
-        " ORDER BY created_at DESC, tasks.id DESC LIMIT $4 OFFSET $5"
-    );
-    let count = concat!("SELECT COUNT(*)", filters!());
-    let (items, total) = on_pool!(db, pool => {
-        let items = sqlx::query_as::<_, Task>(select)
-            .bind(owner.0)
-            .bind(completed)
-            .bind(pattern.as_deref())
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar(count)
-            .bind(owner.0)
-            .bind(completed)
-            .bind(pattern.as_deref())
-            .fetch_one(pool)
-            .await?;
-        (items, total)
-    });
+    macro_rules! page {
+        () => {
+            " ORDER BY created_at DESC, tasks.id DESC LIMIT $4 OFFSET $5"
+        };
+    }
+    let (items, total) = match db {
+        Db::Postgres(pool) => {
+            let sql = concat!(
+                "SELECT page.id, page.title, page.description, page.completed, page.created_at, \
+                        page.updated_at, matching.total \
+                 FROM (SELECT COUNT(*) AS total",
+                filters!(),
+                ") AS matching LEFT JOIN (SELECT ",
+                columns!(),
+                ", tasks.id AS row_id",
+                filters!(),
+                page!(),
+                ") AS page ON TRUE ORDER BY page.created_at DESC, page.row_id DESC"
+            );
+            let rows = sqlx::query_as::<_, PageRow>(sql)
+                .bind(owner.0)
+                .bind(completed)
+                .bind(pattern.as_deref())
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(pool)
+                .await?;
+            let total = rows.first().map_or(0, |row| row.total);
+            (rows.into_iter().filter_map(PageRow::into_task).collect(), total)
+        }
+        Db::Sqlite(SqliteDb { pool, .. }) => {
+            let select = concat!("SELECT ", columns!(), filters!(), page!());
+            let count = concat!("SELECT COUNT(*)", filters!());
+            let items = sqlx::query_as::<_, Task>(select)
+                .bind(owner.0)
+                .bind(completed)
+                .bind(pattern.as_deref())
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar(count)
+                .bind(owner.0)
+                .bind(completed)
+                .bind(pattern.as_deref())
+                .fetch_one(pool)
+                .await?;
+            (items, total)
+        }
+    };
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+/// A row of [`list`]'s Postgres statement: a task and the total, or only the total when the page
+/// is empty.
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    id: Option<i64>,
+    title: Option<String>,
+    description: Option<String>,
+    completed: Option<bool>,
+    created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
+    total: i64,
+}
+
+impl PageRow {
+    fn into_task(self) -> Option<Task> {
+        Some(Task {
+            id: self.id?,
+            title: self.title?,
+            description: self.description,
+            completed: self.completed?,
+            created_at: self.created_at?,
+            updated_at: self.updated_at?,
+        })
+    }
 }
 
 pub async fn update(
