@@ -21,16 +21,22 @@ pub fn measure(bench: &mut Bench) -> Result<()> {
         }
     }
     unchanged_and_sizes(bench)?;
-    let wants_slow = ["images.cold", "images.one_line_host", "images.one_line_docker"]
-        .map(|id| bench.wants(id, &slow_command(id)))
-        .contains(&true);
-    if !wants_slow {
+    let [cold_wanted, host_wanted, docker_wanted] =
+        ["images.cold", "images.one_line_host", "images.one_line_docker"]
+            .map(|id| bench.wants(id, &slow_command(id)));
+    if !(cold_wanted || host_wanted || docker_wanted) {
         return Ok(());
     }
     let checkout = Checkout::prepare(cx)?;
-    cold(bench, &checkout)?;
-    one_line(bench, &checkout, "host")?;
-    one_line(bench, &checkout, "docker")?;
+    if cold_wanted {
+        cold(bench, &checkout)?;
+    }
+    if host_wanted {
+        one_line(bench, &checkout, "host")?;
+    }
+    if docker_wanted {
+        one_line(bench, &checkout, "docker")?;
+    }
     Ok(())
 }
 
@@ -90,9 +96,6 @@ fn sizes(bench: &mut Bench, cx: &Context, command: &str) -> Result<()> {
 /// developer's first `containerize` costs (the crates downloaded, the base images present).
 fn cold(bench: &mut Bench, checkout: &Checkout) -> Result<()> {
     let id = "images.cold";
-    if bench.quick {
-        return Ok(());
-    }
     let cx = bench.cx;
     let target = cx.state_dir().join("bench/cold-images-target");
     let runs = bench.runs(1, 1);
@@ -112,9 +115,6 @@ fn cold(bench: &mut Bench, checkout: &Checkout) -> Result<()> {
 /// build (all of it in release, where incremental compilation is off) and its image.
 fn one_line(bench: &mut Bench, checkout: &Checkout, mode: &str) -> Result<()> {
     let id = if mode == "host" { "images.one_line_host" } else { "images.one_line_docker" };
-    if bench.quick {
-        return Ok(());
-    }
     let cx = bench.cx;
     let args = vec!["containerize".to_owned(), "--build".to_owned(), mode.to_owned()];
     cx.ui.info(&format!(
